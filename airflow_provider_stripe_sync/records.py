@@ -1,0 +1,149 @@
+"""
+Record files: JSON Lines on an ``ObjectStoragePath`` (local, S3, GCS... any fsspec URI).
+
+A record file starts with one header line, ``{"_stripe_sync": {...}}``, saying what the file holds
+(the resource, the window, the Stripe account and the Stripe API version the records were read at);
+every later line is one object. Files are written and read a line at a time, so memory stays flat
+whatever the volume. Reports use the same format: one line per rejected record with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
+#: The key of a record file's header line.
+HEADER_KEY = "_stripe_sync"
+
+#: Bumped when the header's meaning changes.
+FORMAT_VERSION = 1
+
+
+def storage_path(uri: str | ObjectStoragePath) -> ObjectStoragePath:
+    """Return ``uri`` as an ``ObjectStoragePath``; a plain local path becomes a ``file://`` URI."""
+    from airflow.sdk import ObjectStoragePath
+
+    if isinstance(uri, ObjectStoragePath):
+        return uri
+    text = str(uri)
+    if "://" not in text:
+        import os
+
+        text = "file://" + os.path.abspath(text)
+    return ObjectStoragePath(text)
+
+
+def _dumps(obj: Mapping[str, Any]) -> str:
+    # Sorted keys and no spaces: the same records always give the same bytes.
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+class RecordWriter:
+    """
+    Write records to a JSON Lines file, header first.
+
+    :param uri: the file to write; its folder is created.
+    :param header: what the file holds (``resource``, ``window``, ``account``, ``api_version``...).
+    """
+
+    def __init__(self, uri: str | ObjectStoragePath, *, header: Mapping[str, Any]) -> None:
+        self.path = storage_path(uri)
+        self.header = {"format": FORMAT_VERSION, **header}
+        self.count = 0
+        self._file: Any = None
+
+    def __enter__(self) -> RecordWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("w", encoding="utf-8")
+        self._file.write(_dumps({HEADER_KEY: self.header}) + "\n")
+        return self
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        """Append one record."""
+        self._file.write(_dumps(record) + "\n")
+        self.count += 1
+
+    def write_many(self, records: list[Mapping[str, Any]]) -> None:
+        """Append records in order."""
+        self._file.write("".join(_dumps(record) + "\n" for record in records))
+        self.count += len(records)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._file.close()
+        self._file = None
+
+    @property
+    def uri(self) -> str:
+        """The file's URI, as XCom summaries carry it."""
+        return str(self.path)
+
+
+def _iter_lines(uri: str | ObjectStoragePath) -> Iterator[dict[str, Any]]:
+    path = storage_path(uri)
+    with path.open("r", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path} line {number} is not JSON: {err.msg}.") from err
+
+
+def read_header(uri: str | ObjectStoragePath) -> dict[str, Any]:
+    """Return the header of a record file, or ``{}`` for a file written by something else."""
+    for first in _iter_lines(uri):
+        return dict(first.get(HEADER_KEY, {}))
+    return {}
+
+
+def read_records(uri: str | ObjectStoragePath) -> Iterator[dict[str, Any]]:
+    """Yield the records of a record file one at a time, skipping its header."""
+    for line in _iter_lines(uri):
+        if HEADER_KEY in line and len(line) == 1:
+            continue
+        yield line
+
+
+class ReportWriter:
+    """
+    Collect rejected records with their reasons in a JSON Lines report.
+
+    The file is created on the first rejection only; ``uri`` is ``None`` until then, so a clean run
+    leaves no empty reports behind.
+
+    :param uri: where the report goes.
+    """
+
+    def __init__(self, uri: str | ObjectStoragePath) -> None:
+        self.path = storage_path(uri)
+        self.count = 0
+        self._file: Any = None
+
+    def reject(self, record_id: str | None, reason: str, **details: Any) -> None:
+        """Record that ``record_id`` was not written, and why."""
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("w", encoding="utf-8")
+        self._file.write(_dumps({"id": record_id, "reason": reason, **details}) + "\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> ReportWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def uri(self) -> str | None:
+        """The report's URI, or ``None`` when nothing was rejected."""
+        return str(self.path) if self.count else None
