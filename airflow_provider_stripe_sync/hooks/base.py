@@ -51,7 +51,9 @@ def connection_extras(
             continue
         expected = allowed[key]
         if isinstance(value, bool) and bool not in _as_tuple(expected):
-            raise ValueError(f"Connection {conn_id!r}: extra {key!r} must be {_type_names(expected)}, got a bool.")
+            raise ValueError(
+                f"Connection {conn_id!r}: extra {key!r} must be {_type_names(expected)}, got a bool."
+            )
         if not isinstance(value, expected):
             value = _coerce(value, expected, key, conn_id)
         checked[key] = value
@@ -83,9 +85,7 @@ def _coerce(value: Any, expected: type | tuple[type, ...], key: str, conn_id: st
                 return float(text)
             except ValueError:
                 pass
-    raise ValueError(
-        f"Connection {conn_id!r}: extra {key!r} must be {_type_names(expected)}, got {value!r}."
-    )
+    raise ValueError(f"Connection {conn_id!r}: extra {key!r} must be {_type_names(expected)}, got {value!r}.")
 
 
 def _is_loopback(hostname: str) -> bool:

@@ -15,11 +15,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
-
-import stripe
+from typing import TYPE_CHECKING, TypeVar
 
 from airflow_provider_stripe_sync.exceptions import StripeRequestError
+
+if TYPE_CHECKING:
+    import stripe
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ def _header(err: stripe.StripeError, name: str) -> str | None:
 
 def is_retryable(err: stripe.StripeError) -> bool:
     """Decide whether a failed request may succeed if sent again."""
+    import stripe
+
     should_retry = _header(err, "Stripe-Should-Retry")
     if should_retry == "false":
         return False
@@ -56,7 +59,7 @@ def describe_error(err: stripe.StripeError) -> str:
         parts.append(err.code)
     parts.append(f"request {err.request_id}" if err.request_id else "no request id")
     message = getattr(err, "user_message", None) or str(err._message or err)
-    return "%s: %s" % (", ".join(parts), message)
+    return f"{', '.join(parts)}: {message}"
 
 
 @dataclass
@@ -97,6 +100,9 @@ class RetryPolicy:
         :param description: what the request does, for logs and the final error ("list charges").
         :raises StripeRequestError: naming the request id and the number of attempts.
         """
+        # Imported here, not at the top: DAG files import operators, and parsing must stay cheap.
+        import stripe
+
         attempts = 0
         while True:
             attempts += 1

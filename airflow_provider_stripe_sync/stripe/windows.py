@@ -50,7 +50,7 @@ class Window:
         length = self.end - self.start
         parts = min(parts, length)
         bounds = [self.start + (length * i) // parts for i in range(parts)] + [self.end]
-        return [Window(lo, hi) for lo, hi in zip(bounds, bounds[1:])]
+        return [Window(lo, hi) for lo, hi in zip(bounds, bounds[1:], strict=False)]
 
     def as_list(self) -> list[int]:
         """Return ``[start, end]``, the form XCom summaries carry."""

@@ -1,0 +1,28 @@
+# The README's two commands: `make demo` and `make test`. Each sets up everything it needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export UV_LINK_MODE := copy
+
+.PHONY: install demo test test-unit test-integration test-dags lint clean
+
+$(BIN)/.installed: pyproject.toml
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	@test -x $(BIN)/python || uv venv --quiet --python $(PYTHON) $(VENV)
+	VIRTUAL_ENV=$(VENV) uv pip install --quiet -e ".[test]"
+	@touch $@
+
+install: $(BIN)/.installed
+
+demo: install
+	$(BIN)/python scripts/demo.py
+
+test: install lint
+	$(BIN)/pytest -q tests
+
+lint: install
+	$(BIN)/ruff check airflow_provider_stripe_sync dags tests scripts
+
+clean:
+	rm -rf $(VENV) .demo .tmp .pytest_cache

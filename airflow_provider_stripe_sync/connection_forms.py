@@ -1,0 +1,86 @@
+"""
+The connection forms Airflow's UI shows for this provider's connection types.
+
+Pure data with no imports from Airflow: ``get_provider_info()`` returns it while Airflow is still
+loading its configuration, when importing a hook would be circular.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+STRIPE_CONNECTION_FORM: dict[str, Any] = {
+    "ui-field-behaviour": {
+        "hidden-fields": ["schema", "login", "port", "extra"],
+        "relabeling": {"password": "Secret or restricted key", "host": "API base URL (optional)"},
+        "placeholders": {
+            "password": "sk_live_… or rk_live_… (never a publishable pk_ key)",
+            "host": "leave empty for https://api.stripe.com",
+        },
+    },
+    "conn-fields": {
+        "stripe_account": {
+            "label": "Connected account",
+            "description": "Act for this connected account (Stripe-Account header), e.g. acct_1A2b3C.",
+            "schema": {"type": ["string", "null"]},
+        },
+        "stripe_version": {
+            "label": "Pinned API version",
+            "description": "Stripe API version every request uses; empty means the SDK's pinned version.",
+            "schema": {"type": ["string", "null"]},
+        },
+        "max_network_retries": {
+            "label": "Retries per request",
+            "description": "Retries of a request that hit a rate limit, a conflict or a server error.",
+            "schema": {"type": ["integer", "null"], "default": 5},
+        },
+        "requests_per_second": {
+            "label": "Requests per second",
+            "description": "Client-side ceiling, kept below Stripe's limits (25/s test mode, 100/s live).",
+            "schema": {"type": ["number", "null"]},
+        },
+        "max_concurrency": {
+            "label": "Concurrent requests",
+            "description": "Parallel requests when a large window is split into sub-windows.",
+            "schema": {"type": ["integer", "null"]},
+        },
+        "allow_insecure_host": {
+            "label": "Allow plain-http host",
+            "description": "Allow an http:// API base URL that is not on loopback (a sandbox in docker compose).",
+            "schema": {"type": ["boolean", "null"]},
+        },
+    },
+}
+
+HUBSPOT_CONNECTION_FORM: dict[str, Any] = {
+    "ui-field-behaviour": {
+        "hidden-fields": ["schema", "login", "port", "extra"],
+        "relabeling": {"password": "Private app access token", "host": "API base URL (optional)"},
+        "placeholders": {
+            "password": "pat-na1-…",
+            "host": "leave empty for https://api.hubapi.com",
+        },
+    },
+    "conn-fields": {
+        "client_id": {
+            "label": "OAuth client id",
+            "description": "For a public OAuth app instead of a private app token.",
+            "schema": {"type": ["string", "null"]},
+        },
+        "client_secret": {
+            "label": "OAuth client secret",
+            "description": "For a public OAuth app instead of a private app token.",
+            "schema": {"type": ["string", "null"], "format": "password"},
+        },
+        "refresh_token": {
+            "label": "OAuth refresh token",
+            "description": "For a public OAuth app instead of a private app token.",
+            "schema": {"type": ["string", "null"], "format": "password"},
+        },
+        "allow_insecure_host": {
+            "label": "Allow plain-http host",
+            "description": "Allow an http:// API base URL that is not on loopback (a sandbox in docker compose).",
+            "schema": {"type": ["boolean", "null"]},
+        },
+    },
+}

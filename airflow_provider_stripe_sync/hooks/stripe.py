@@ -1,0 +1,364 @@
+"""Hook for Stripe with a secret or restricted API key."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+
+from airflow_provider_stripe_sync.connection_forms import STRIPE_CONNECTION_FORM
+from airflow_provider_stripe_sync.exceptions import StripeRequestError
+from airflow_provider_stripe_sync.hooks.base import api_base_url, connection_extras
+from airflow_provider_stripe_sync.stripe.listing import drop_none, iter_pages, window_list_params
+from airflow_provider_stripe_sync.stripe.resources import listable
+from airflow_provider_stripe_sync.stripe.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from stripe import StripeClient
+
+    from airflow_provider_stripe_sync.stripe.windows import Window
+
+STRIPE_API_BASE = "https://api.stripe.com"
+
+#: The extras a ``stripe`` connection may carry, with their types.
+STRIPE_EXTRAS: dict[str, type | tuple[type, ...]] = {
+    "stripe_account": str,
+    "stripe_version": str,
+    "max_network_retries": int,
+    "requests_per_second": (int, float),
+    "max_concurrency": int,
+    "allow_insecure_host": bool,
+}
+
+_ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9]+$")
+
+
+def check_api_key(key: str | None, *, conn_id: str) -> str:
+    """
+    Return ``key`` when it is a secret (``sk_``) or restricted (``rk_``) key, else raise saying why.
+
+    A publishable key (``pk_``) is meant for browsers and cannot read or write server-side objects.
+    """
+    key = (key or "").strip()
+    if not key:
+        raise ValueError(
+            f"Connection {conn_id!r} has no API key: put the secret or restricted key in Password."
+        )
+    if key.startswith("pk_"):
+        raise ValueError(
+            f"Connection {conn_id!r} holds a publishable key (pk_…), which cannot call the API from a "
+            "server. Use a secret key (sk_…) or, better, a restricted key (rk_…)."
+        )
+    if not key.startswith(("sk_", "rk_")):
+        raise ValueError(
+            f"Connection {conn_id!r}: the password is not a Stripe secret (sk_…) or restricted (rk_…) key."
+        )
+    return key
+
+
+def _mask(secret: str) -> None:
+    from airflow.sdk.log import mask_secret
+
+    mask_secret(secret)
+
+
+class StripeHook(BaseHook):
+    """
+    Talk to Stripe with one ``stripe.StripeClient`` built from an Airflow connection.
+
+    The connection's password is a secret or restricted key; its host, when set, replaces
+    ``https://api.stripe.com`` (the local sandbox uses this). Requests go through one retry policy;
+    the SDK's own retries are off so that retries never multiply.
+
+    :param stripe_conn_id: the ``stripe`` connection to use.
+    :param stripe_account: act for this connected account; overrides the connection's extra.
+    """
+
+    conn_name_attr = "stripe_conn_id"
+    default_conn_name = "stripe_default"
+    conn_type = "stripe"
+    hook_name = "Stripe"
+
+    def __init__(self, stripe_conn_id: str = default_conn_name, *, stripe_account: str | None = None) -> None:
+        super().__init__()
+        self.stripe_conn_id = stripe_conn_id
+        self._stripe_account = stripe_account or None
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Return how the connection form shows the standard fields."""
+        return STRIPE_CONNECTION_FORM["ui-field-behaviour"]
+
+    @cached_property
+    def extras(self) -> dict[str, Any]:
+        """The connection's extras, checked against the allow-list."""
+        return connection_extras(self.connection.extra, allowed=STRIPE_EXTRAS, conn_id=self.stripe_conn_id)
+
+    @cached_property
+    def connection(self) -> Any:
+        return self.get_connection(self.stripe_conn_id)
+
+    @cached_property
+    def api_key(self) -> str:
+        key = check_api_key(self.connection.password, conn_id=self.stripe_conn_id)
+        _mask(key)
+        return key
+
+    @property
+    def livemode(self) -> bool:
+        """Whether the key is a live-mode key."""
+        return "_live_" in self.api_key
+
+    @cached_property
+    def stripe_account(self) -> str | None:
+        """The connected account requests act for, or ``None`` for the account that owns the key."""
+        account = self._stripe_account or self.extras.get("stripe_account")
+        if account and not _ACCOUNT_ID.match(account):
+            raise ValueError(f"stripe_account {account!r} is not a Stripe account id such as 'acct_1A2b3C'.")
+        return account
+
+    @cached_property
+    def api_version(self) -> str:
+        """The Stripe API version every request is made at: the pinned one, or the SDK's."""
+        import stripe
+
+        return self.extras.get("stripe_version") or stripe.ApiVersion.CURRENT
+
+    @cached_property
+    def base_url(self) -> str:
+        return api_base_url(
+            self.connection.host,
+            default=STRIPE_API_BASE,
+            allow_insecure=bool(self.extras.get("allow_insecure_host")),
+            conn_id=self.stripe_conn_id,
+            port=self.connection.port,
+        )
+
+    @cached_property
+    def retry_policy(self) -> RetryPolicy:
+        """The one retry policy for this hook's requests."""
+        retries = self.extras.get("max_network_retries", 5)
+        if retries < 0:
+            raise ValueError(f"Connection {self.stripe_conn_id!r}: max_network_retries must be 0 or more.")
+        return RetryPolicy(max_retries=retries)
+
+    def get_conn(self) -> StripeClient:
+        """Return the hook's ``StripeClient``, built once."""
+        return self.client
+
+    @cached_property
+    def client(self) -> StripeClient:
+        from stripe import StripeClient
+
+        base = self.base_url
+        return StripeClient(
+            self.api_key,
+            stripe_version=self.api_version,
+            base_addresses={"api": base, "files": base, "connect": base, "meter_events": base},
+            # Retries happen in RetryPolicy only, so they never multiply.
+            max_network_retries=0,
+        )
+
+    def request_options(self, *, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Return the per-request options: the connected account and the idempotency key."""
+        options: dict[str, Any] = {}
+        if self.stripe_account:
+            options["stripe_account"] = self.stripe_account
+        if idempotency_key:
+            options["idempotency_key"] = idempotency_key
+        return options
+
+    def service(self, resource: str) -> Any:
+        """Return the ``StripeClient.v1`` service for ``resource`` (``charges``, ``customers``...)."""
+        try:
+            return getattr(self.client.v1, resource)
+        except AttributeError:
+            raise ValueError(f"StripeClient has no service {resource!r}.") from None
+
+    def call(
+        self,
+        send: Callable[[dict[str, Any]], Any],
+        *,
+        description: str,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """
+        Send one request through the retry policy and return the response as a plain dict.
+
+        :param send: sends the request, given the request options.
+        :param description: what the request does, for logs and errors ("create customer").
+        :param idempotency_key: sent as the ``Idempotency-Key`` header, never in the parameters.
+        """
+        options = self.request_options(idempotency_key=idempotency_key)
+        result = self.retry_policy.call(lambda: send(options), description=description)
+        return result.to_dict(for_json=True) if hasattr(result, "to_dict") else dict(result)
+
+    def iter_window(
+        self,
+        resource: str,
+        window: Window,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        expand: Sequence[str] | None = None,
+        limit: int = 100,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """
+        Yield the objects of ``resource`` created in ``window``, a page at a time, newest first.
+
+        :param resource: a listable resource (``charges``, ``subscriptions``...).
+        :param window: sent as ``created[gte]`` and ``created[lt]`` on every page.
+        :param filters: extra list parameters; ``None`` values are dropped.
+        :param expand: expansions written as for one object (``customer``); ``data.`` is added.
+        :param limit: the page size, 1 to 100.
+        """
+        spec = listable(resource)
+        params = window_list_params(
+            window, filters=filters, expand=expand, limit=limit, default_filters=spec.default_filters
+        )
+        service = self.service(resource)
+        options = self.request_options()
+        yield from iter_pages(
+            lambda page_params: service.list(params=page_params, options=options),
+            params,
+            retry=self.retry_policy,
+            description=f"list {resource}",
+        )
+
+    def iter_all(
+        self, resource: str, params: Mapping[str, Any], *, description: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every object a list request returns, following pages; for lookups, not windows."""
+        service = self.service(resource)
+        options = self.request_options()
+        pages = iter_pages(
+            lambda page_params: service.list(params=page_params, options=options),
+            {"limit": 100, **params},
+            retry=self.retry_policy,
+            description=description or f"list {resource}",
+        )
+        for page in pages:
+            yield from page
+
+    def _create_once(
+        self, resource: str, params: dict[str, Any], *, scope: list[str] | None, business_key: str | None
+    ) -> dict[str, Any]:
+        from airflow_provider_stripe_sync.stripe.idempotency import idempotency_key
+
+        method = f"{resource}.create"
+        key_scope = ["business-key", business_key] if business_key else list(scope or [])
+        key = idempotency_key(scope=key_scope, method=method, params=params)
+        service = self.service(resource)
+        return self.call(
+            lambda options: service.create(params=params, options=options),
+            description=f"create {resource.rstrip('s')}",
+            idempotency_key=key,
+        )
+
+    def ensure_customer(
+        self,
+        params: Mapping[str, Any],
+        *,
+        match_metadata_key: str | None = "signup_id",
+        scope: list[str] | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """
+        Return the customer for ``params``, creating it only when it does not exist yet.
+
+        The email is trimmed and lower-cased. When ``metadata[match_metadata_key]`` is set, customers
+        with that email are listed (the list endpoint, never Search) and one carrying the same value
+        is returned; failing that, one with the same email and no value for that key is adopted.
+        Otherwise the customer is created with a deterministic idempotency key.
+
+        :returns: the customer and whether it was created now.
+        """
+        params = drop_none(dict(params))
+        if params.get("email"):
+            params["email"] = str(params["email"]).strip().lower()
+        business_key = str((params.get("metadata") or {}).get(match_metadata_key) or "") or None
+        if business_key and params.get("email"):
+            found = self._match_by_metadata(
+                "customers", {"email": params["email"]}, match_metadata_key, business_key, adopt_unmarked=True
+            )
+            if found is not None:
+                return found, False
+        scope_key = f"customer:{match_metadata_key}={business_key}" if business_key else None
+        return self._create_once("customers", params, scope=scope, business_key=scope_key), True
+
+    def ensure_subscription(
+        self,
+        params: Mapping[str, Any],
+        *,
+        match_metadata_key: str | None = "signup_id",
+        scope: list[str] | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """
+        Return the subscription for ``params``, creating it only when it does not exist yet.
+
+        When ``metadata[match_metadata_key]`` is set, the customer's subscriptions of every status are
+        listed and one carrying the same value is returned.
+
+        :returns: the subscription and whether it was created now.
+        """
+        params = drop_none(dict(params))
+        if not params.get("customer"):
+            raise ValueError("A subscription needs params['customer'], the Stripe customer id.")
+        business_key = str((params.get("metadata") or {}).get(match_metadata_key) or "") or None
+        if business_key:
+            found = self._match_by_metadata(
+                "subscriptions",
+                {"customer": params["customer"], "status": "all"},
+                match_metadata_key,
+                business_key,
+                adopt_unmarked=False,
+            )
+            if found is not None:
+                return found, False
+        scope_key = f"subscription:{match_metadata_key}={business_key}" if business_key else None
+        return self._create_once("subscriptions", params, scope=scope, business_key=scope_key), True
+
+    def _match_by_metadata(
+        self,
+        resource: str,
+        filters: dict[str, Any],
+        key: str | None,
+        value: str,
+        *,
+        adopt_unmarked: bool,
+    ) -> dict[str, Any] | None:
+        unmarked = None
+        for obj in self.iter_all(resource, filters, description=f"look up {resource} by {key}"):
+            marked = (obj.get("metadata") or {}).get(key)
+            if marked == value:
+                return obj
+            if not marked and unmarked is None and not obj.get("deleted"):
+                unmarked = obj
+        return unmarked if adopt_unmarked else None
+
+    def test_connection(self) -> tuple[bool, str]:
+        """
+        Check the key with the cheapest read it allows; never raises.
+
+        A secret key reads ``/v1/account``. A restricted key may not, so it lists one customer; a 403
+        there still proves the key is valid and is reported with the permission Stripe names.
+        """
+        try:
+            if self.api_key.startswith("rk_"):
+                self.call(
+                    lambda options: self.client.v1.customers.list(params={"limit": 1}, options=options),
+                    description="test connection (list customers)",
+                )
+                return True, "Connected with a restricted key; it can read customers."
+            account = self.call(
+                lambda options: self.client.v1.accounts.retrieve_current(options=options),
+                description="test connection (retrieve account)",
+            )
+            return True, f"Connected to Stripe account {account.get('id')}."
+        except StripeRequestError as err:
+            if err.http_status == 403 and self.api_key.startswith("rk_"):
+                return True, f"The restricted key is valid but cannot read customers: {err}"
+            return False, str(err)
+        except Exception as err:
+            return False, f"{type(err).__name__}: {err}"

@@ -1,0 +1,512 @@
+"""Operators for Stripe: list the objects created in a window, create objects safely."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseOperator
+
+from airflow_provider_stripe_sync.context import (
+    default_output_uri,
+    run_scope,
+    safe_part,
+    task_file_path,
+    window_from_context,
+)
+from airflow_provider_stripe_sync.hooks.stripe import StripeHook
+from airflow_provider_stripe_sync.records import RecordWriter
+from airflow_provider_stripe_sync.stripe.listing import validate_page_size
+from airflow_provider_stripe_sync.stripe.resources import listable
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+#: A progress line is logged after this many pages.
+PAGES_PER_LOG_LINE = 10
+
+
+class _StripeOperator(BaseOperator):
+    """Shared by every Stripe operator: the connection, the connected account, the hook."""
+
+    def __init__(
+        self,
+        *,
+        stripe_conn_id: str = StripeHook.default_conn_name,
+        stripe_account: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.stripe_conn_id = stripe_conn_id
+        self.stripe_account = stripe_account
+
+    @cached_property
+    def hook(self) -> StripeHook:
+        return StripeHook(self.stripe_conn_id, stripe_account=self.stripe_account or None)
+
+
+class StripeListNewObjectsOperator(_StripeOperator):
+    """
+    Write every object of a Stripe resource created in the run's window to a record file.
+
+    The window is half-open, ``[start, end)``, sent as ``created[gte]``/``created[lt]`` on every page,
+    and comes from ``window_start``/``window_end``, else the run's data interval, else (a run with no
+    data interval) the last full interval of the DAG's timetable. Pages are read until ``has_more`` is
+    false and streamed to JSON Lines, so memory stays flat. XCom gets only a summary:
+    ``{"uri": ..., "count": n, "window": [start, end], "resource": ...}``, where ``window`` is the one
+    read, lookback included.
+
+    :param resource: the Stripe resource (``charges``, ``subscriptions``...).
+    :param stripe_conn_id: the ``stripe`` connection.
+    :param stripe_account: read this connected account's objects.
+    :param window_start: start of the window (aware datetime, ISO-8601 text or epoch seconds).
+    :param window_end: end of the window, exclusive.
+    :param lookback: seconds to widen the start by, for objects that appear late; default per resource.
+    :param filters: extra list parameters, e.g. ``{"customer": "cus_123"}``.
+    :param expand: expansions written as for one object, e.g. ``["customer"]``.
+    :param output_uri: folder for record files, local or any fsspec URI; default under AIRFLOW_HOME.
+    :param limit: page size, 1 to 100.
+    """
+
+    template_fields: Sequence[str] = (
+        "stripe_conn_id",
+        "stripe_account",
+        "window_start",
+        "window_end",
+        "lookback",
+        "filters",
+        "expand",
+        "output_uri",
+    )
+    ui_color = "#e8e4fd"
+
+    def __init__(
+        self,
+        *,
+        resource: str,
+        window_start: Any = None,
+        window_end: Any = None,
+        lookback: int | None = None,
+        filters: dict[str, Any] | None = None,
+        expand: list[str] | None = None,
+        output_uri: str | None = None,
+        limit: int = 100,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.resource = resource
+        self.window_start = window_start
+        self.window_end = window_end
+        self.lookback = lookback
+        self.filters = filters
+        self.expand = expand
+        self.output_uri = output_uri
+        self.limit = validate_page_size(limit)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        spec = listable(self.resource)
+        lookback = spec.default_lookback if self.lookback in (None, "") else int(self.lookback)
+        window = window_from_context(context, window_start=self.window_start, window_end=self.window_end)
+        read_window = window.widened(lookback)
+        account = self.hook.stripe_account
+        base_uri = self.output_uri or default_output_uri()
+        uri = task_file_path(
+            context,
+            base_uri,
+            "records",
+            f"{safe_part(account or 'platform')}__{read_window.start}_{read_window.end}.jsonl",
+        )
+        header = {
+            "resource": self.resource,
+            "window": read_window.as_list(),
+            "account": account,
+            "api_version": self.hook.api_version,
+            "livemode": self.hook.livemode,
+        }
+        self.log.info(
+            "Listing %s created in %s (lookback %d s) for %s.",
+            self.resource,
+            read_window.describe(),
+            lookback,
+            account or "the platform account",
+        )
+        started = time.monotonic()
+        with RecordWriter(uri, header=header) as writer:
+            pages = self.hook.iter_window(
+                self.resource, read_window, filters=self.filters, expand=self.expand, limit=self.limit
+            )
+            for number, page in enumerate(pages, start=1):
+                writer.write_many(page)
+                if number % PAGES_PER_LOG_LINE == 0:
+                    self._log_progress(writer.count, number, started)
+        elapsed = time.monotonic() - started
+        self.log.info(
+            "Wrote %d %s in %.2f s (%.0f objects/s) to %s.",
+            writer.count,
+            self.resource,
+            elapsed,
+            writer.count / elapsed if elapsed else 0.0,
+            writer.uri,
+        )
+        return {
+            "uri": writer.uri,
+            "count": writer.count,
+            "window": read_window.as_list(),
+            "resource": self.resource,
+        }
+
+    def _log_progress(self, count: int, pages: int, started: float) -> None:
+        elapsed = time.monotonic() - started
+        self.log.info(
+            "Listed %d %s in %d pages so far (%.0f objects/s).",
+            count,
+            self.resource,
+            pages,
+            count / elapsed if elapsed else 0.0,
+        )
+
+
+class _StripeListNewOperator(StripeListNewObjectsOperator):
+    resource_name: ClassVar[str]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(resource=self.resource_name, **kwargs)
+
+
+class StripeListNewCustomersOperator(_StripeListNewOperator):
+    """List the customers created in the window; see :class:`StripeListNewObjectsOperator`."""
+
+    resource_name = "customers"
+
+
+class StripeListNewChargesOperator(_StripeListNewOperator):
+    """
+    List the charges created in the window; see :class:`StripeListNewObjectsOperator`.
+
+    Looks back 600 s by default. A charge refunded later is not new again: use events for updates.
+    """
+
+    resource_name = "charges"
+
+
+class StripeListNewSubscriptionsOperator(_StripeListNewOperator):
+    """
+    List the subscriptions created in the window, whatever their status (``status=all``).
+
+    See :class:`StripeListNewObjectsOperator`.
+    """
+
+    resource_name = "subscriptions"
+
+
+class StripeListNewBalanceTransactionsOperator(_StripeListNewOperator):
+    """
+    List the balance transactions created in the window; see :class:`StripeListNewObjectsOperator`.
+
+    Looks back 600 s by default: a balance transaction can become visible after its second was read.
+    """
+
+    resource_name = "balance_transactions"
+
+
+class _StripeCreateOperator(_StripeOperator):
+    """
+    Create one Stripe object, safely repeatable.
+
+    The request carries a deterministic idempotency key. Stripe forgets keys after 24 hours, so when
+    ``match_metadata_key`` names a key present in ``params["metadata"]`` the object is first looked
+    up through the list endpoint (never Search, which lags) and reused when found.
+    """
+
+    template_fields: Sequence[str] = ("stripe_conn_id", "stripe_account", "params", "idempotency_scope")
+    template_fields_renderers = {"params": "json"}
+    kind: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        params: dict[str, Any],
+        match_metadata_key: str | None = "signup_id",
+        idempotency_scope: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.params = params
+        self.match_metadata_key = match_metadata_key
+        self.idempotency_scope = idempotency_scope
+
+    def _ensure(self, params: dict[str, Any], scope: list[str] | None) -> tuple[dict[str, Any], bool]:
+        raise NotImplementedError
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        if not isinstance(self.params, dict):
+            raise TypeError(f"params must render to a dict, got {type(self.params).__name__}.")
+        scope = self.idempotency_scope or None
+        if scope is None and not self._business_key(self.params):
+            scope = run_scope(context)
+        obj, created = self._ensure(self.params, scope)
+        self.log.info("%s %s %s.", "Created" if created else "Found existing", self.kind, obj["id"])
+        return {
+            "id": obj["id"],
+            "object": obj.get("object"),
+            "created": created,
+            "livemode": obj.get("livemode"),
+        }
+
+    def _business_key(self, params: dict[str, Any]) -> str | None:
+        metadata = params.get("metadata") or {}
+        if self.match_metadata_key and metadata.get(self.match_metadata_key):
+            return str(metadata[self.match_metadata_key])
+        return None
+
+
+class StripeCreateCustomerOperator(_StripeCreateOperator):
+    """
+    Create a Stripe customer once, whatever the retries and re-runs.
+
+    With ``metadata[match_metadata_key]`` (``signup_id`` by default) in ``params``, an existing
+    customer with that value (found by listing customers with the same email) is returned instead;
+    then a customer with the same email and no such value is adopted. The email is trimmed and
+    lower-cased first.
+
+    :param params: the create parameters (``email``, ``name``, ``metadata``...).
+    :param match_metadata_key: the metadata key that identifies the customer in your system.
+    :param idempotency_scope: what makes this create unique, when no business key is given;
+        default: the task run (dag, task, run id, map index).
+    """
+
+    kind = "customer"
+
+    def _ensure(self, params: dict[str, Any], scope: list[str] | None) -> tuple[dict[str, Any], bool]:
+        return self.hook.ensure_customer(params, match_metadata_key=self.match_metadata_key, scope=scope)
+
+
+class StripeCreateSubscriptionOperator(_StripeCreateOperator):
+    """
+    Create a Stripe subscription once, whatever the retries and re-runs.
+
+    With ``metadata[match_metadata_key]`` in ``params``, the customer's subscriptions (any status)
+    are listed first and one carrying that value is returned instead of creating another.
+
+    :param params: the create parameters (``customer``, ``items``, ``metadata``...).
+    :param match_metadata_key: the metadata key that identifies the subscription in your system.
+    :param idempotency_scope: what makes this create unique, when no business key is given.
+    """
+
+    kind = "subscription"
+
+    def _ensure(self, params: dict[str, Any], scope: list[str] | None) -> tuple[dict[str, Any], bool]:
+        return self.hook.ensure_subscription(params, match_metadata_key=self.match_metadata_key, scope=scope)
+
+
+class StripeCustomerProfilesOperator(_StripeOperator):
+    """
+    Build one profile record per customer touched by new customers or new subscriptions.
+
+    Reads record files of customers and of subscriptions (as the List New operators write them),
+    gathers the customers they name, and writes for each one
+    ``{"customer": {...}, "subscriptions": [...every status, newest first...], "products": {id: {...}}}``
+    so that a destination can show each customer's current subscription and its product's name.
+    Subscriptions are listed per customer with ``status=all`` and their prices expanded; products
+    are fetched once each (expanding them from a list would exceed Stripe's four expansion levels).
+
+    :param records_uris: record files of customers and/or subscriptions.
+    :param output_uri: folder for the profile file; default under AIRFLOW_HOME.
+    """
+
+    template_fields: Sequence[str] = ("stripe_conn_id", "stripe_account", "records_uris", "output_uri")
+
+    def __init__(
+        self, *, records_uris: list[str] | str, output_uri: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.records_uris = records_uris
+        self.output_uri = output_uri
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_stripe_sync.records import read_records
+
+        uris = [self.records_uris] if isinstance(self.records_uris, str) else list(self.records_uris)
+        customers: dict[str, dict[str, Any] | None] = {}
+        for uri in uris:
+            for record in read_records(uri):
+                if record.get("object") == "customer":
+                    customers[record["id"]] = record
+                elif record.get("object") == "subscription" and record.get("customer"):
+                    customer = record["customer"]
+                    customer_id = customer["id"] if isinstance(customer, dict) else customer
+                    customers.setdefault(customer_id, None)
+
+        products: dict[str, dict[str, Any]] = {}
+        uri = task_file_path(
+            context,
+            self.output_uri or default_output_uri(),
+            "records",
+            f"{safe_part(context['ti'].run_id)}.jsonl",
+        )
+        header = {
+            "resource": "customer_profiles",
+            "account": self.hook.stripe_account,
+            "api_version": self.hook.api_version,
+        }
+        with RecordWriter(uri, header=header) as writer:
+            for customer_id in sorted(customers):
+                writer.write(self._profile(customer_id, customers[customer_id], products))
+        self.log.info(
+            "Wrote %d customer profiles with %d products to %s.", writer.count, len(products), writer.uri
+        )
+        return {"uri": writer.uri, "count": writer.count, "resource": "customer_profiles"}
+
+    def _profile(
+        self, customer_id: str, customer: dict[str, Any] | None, products: dict[str, dict[str, Any]]
+    ) -> dict[str, Any]:
+        hook = self.hook
+        if customer is None:
+            customer = hook.call(
+                lambda options: hook.client.v1.customers.retrieve(customer_id, options=options),
+                description="retrieve customer",
+            )
+        subscriptions = list(
+            hook.iter_all(
+                "subscriptions",
+                {"customer": customer_id, "status": "all", "expand": ["data.items.data.price"]},
+                description="list the customer's subscriptions",
+            )
+        )
+        wanted = {}
+        for subscription in subscriptions:
+            for item in (subscription.get("items") or {}).get("data", []):
+                product = (item.get("price") or {}).get("product")
+                if isinstance(product, str) and product not in products:
+                    wanted[product] = None
+        for product_id in wanted:
+            products[product_id] = hook.call(
+                lambda options, pid=product_id: hook.client.v1.products.retrieve(pid, options=options),
+                description="retrieve product",
+            )
+        used = {
+            item["price"]["product"]
+            for subscription in subscriptions
+            for item in (subscription.get("items") or {}).get("data", [])
+            if isinstance((item.get("price") or {}).get("product"), str)
+        }
+        return {
+            "customer": customer,
+            "subscriptions": subscriptions,
+            "products": {product_id: products[product_id] for product_id in sorted(used)},
+        }
+
+
+class StripeCreateCustomersFromSignupsOperator(_StripeOperator):
+    """
+    Turn the sign-ups of the window into Stripe customers and, when they chose a plan, subscriptions.
+
+    Sign-ups are JSON Lines records (one file, or every ``*.jsonl`` file of a folder) such as
+    ``{"signup_id": "su_1", "email": "ada@example.com", "name": "Ada Lovelace",
+    "signed_up_at": "2026-10-29T10:00:00+00:00", "price_lookup_key": "pro_monthly_usd",
+    "trial_days": 14}``; ``price`` (a price id) may stand for ``price_lookup_key``. Those whose
+    ``signed_up_at`` falls in ``[window_start, window_end)`` are processed. Each becomes a customer
+    carrying ``metadata.signup_id`` (found again, never duplicated, on any later run) and, with a
+    price, a subscription carrying the same metadata. A sign-up that cannot be processed (no email,
+    unknown price) goes to the report; the others still land.
+
+    :param signups_uri: a sign-ups file or folder, local or any fsspec URI.
+    :param window_start: start of the window; default from the run, as for the List New operators.
+    :param window_end: end of the window, exclusive.
+    :param report_uri: folder for the report of rejected sign-ups; default under AIRFLOW_HOME.
+    """
+
+    template_fields: Sequence[str] = (
+        "stripe_conn_id",
+        "stripe_account",
+        "signups_uri",
+        "window_start",
+        "window_end",
+        "report_uri",
+    )
+
+    def __init__(
+        self,
+        *,
+        signups_uri: str,
+        window_start: Any = None,
+        window_end: Any = None,
+        report_uri: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.signups_uri = signups_uri
+        self.window_start = window_start
+        self.window_end = window_end
+        self.report_uri = report_uri
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_stripe_sync.context import report_path
+        from airflow_provider_stripe_sync.records import ReportWriter
+        from airflow_provider_stripe_sync.signups import read_signups
+
+        window = window_from_context(context, window_start=self.window_start, window_end=self.window_end)
+        counts = dict.fromkeys(
+            (
+                "signups",
+                "customers_created",
+                "customers_existing",
+                "subscriptions_created",
+                "subscriptions_existing",
+            ),
+            0,
+        )
+        prices: dict[str, str | None] = {}
+        with ReportWriter(report_path(context, self.report_uri or default_output_uri())) as report:
+            for signup, problem in read_signups(self.signups_uri, window):
+                counts["signups"] += 1
+                if problem:
+                    report.reject(signup.get("signup_id"), problem, signup_id=signup.get("signup_id"))
+                    continue
+                self._process(signup, prices, counts, report)
+        self.log.info(
+            "Processed %d sign-ups in %s: %d customers created, %d found, %d subscriptions created, "
+            "%d found, %d rejected.",
+            counts["signups"],
+            window.describe(),
+            counts["customers_created"],
+            counts["customers_existing"],
+            counts["subscriptions_created"],
+            counts["subscriptions_existing"],
+            report.count,
+        )
+        return {**counts, "rejected": report.count, "report_uri": report.uri, "window": window.as_list()}
+
+    def _process(
+        self, signup: dict[str, Any], prices: dict[str, str | None], counts: dict[str, int], report: Any
+    ) -> None:
+        from airflow_provider_stripe_sync.signups import customer_params, subscription_params
+
+        price_id = None
+        lookup_key = signup.get("price_lookup_key")
+        if signup.get("price"):
+            price_id = signup["price"]
+        elif lookup_key:
+            if lookup_key not in prices:
+                prices[lookup_key] = self._price_for_lookup_key(lookup_key)
+            price_id = prices[lookup_key]
+            if price_id is None:
+                report.reject(signup["signup_id"], "unknown_price_lookup_key", lookup_key=lookup_key)
+                return
+
+        customer, created = self.hook.ensure_customer(customer_params(signup), match_metadata_key="signup_id")
+        counts["customers_created" if created else "customers_existing"] += 1
+        if price_id:
+            _, created = self.hook.ensure_subscription(
+                subscription_params(signup, customer["id"], price_id), match_metadata_key="signup_id"
+            )
+            counts["subscriptions_created" if created else "subscriptions_existing"] += 1
+
+    def _price_for_lookup_key(self, lookup_key: str) -> str | None:
+        for price in self.hook.iter_all(
+            "prices", {"lookup_keys": [lookup_key], "active": True}, description="look up price by lookup key"
+        ):
+            return price["id"]
+        return None

@@ -1,0 +1,1 @@
+"""Airflow-free Stripe core: windows, paged listing, retries, idempotency keys and money."""
