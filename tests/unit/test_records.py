@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import json
+
+from airflow_provider_stripe_sync.records import RecordWriter, ReportWriter, read_header, read_records
+
+
+def test_records_round_trip_with_header_first(tmp_path):
+    target = tmp_path / "a" / "charges.jsonl"
+    with RecordWriter(str(target), header={"resource": "charges", "api_version": "2026-10-28.endive"}) as writer:
+        writer.write({"id": "ch_2", "amount": 5000, "currency": "jpy"})
+        writer.write_many([{"id": "ch_1", "metadata": {"b": "2", "a": "1"}}])
+    assert writer.count == 2
+    assert writer.uri == f"file://{target}"
+    lines = target.read_text().splitlines()
+    assert json.loads(lines[0]) == {"_stripe_sync": {"api_version": "2026-10-28.endive", "format": 1, "resource": "charges"}}
+    assert lines[2] == '{"id":"ch_1","metadata":{"a":"1","b":"2"}}'
+    assert list(read_records(writer.uri)) == [
+        {"id": "ch_2", "amount": 5000, "currency": "jpy"},
+        {"id": "ch_1", "metadata": {"a": "1", "b": "2"}},
+    ]
+    assert read_header(str(target))["api_version"] == "2026-10-28.endive"
+
+
+def test_report_is_created_only_on_first_rejection(tmp_path):
+    target = tmp_path / "r.jsonl"
+    with ReportWriter(str(target)) as report:
+        pass
+    assert report.uri is None and not target.exists()
+    with ReportWriter(str(target)) as report:
+        report.reject("cus_1", "no_email", email=None)
+    assert report.uri == f"file://{target}"
+    assert [json.loads(x) for x in target.read_text().splitlines()] == [
+        {"email": None, "id": "cus_1", "reason": "no_email"}
+    ]
