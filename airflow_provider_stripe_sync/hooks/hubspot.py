@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseHook
 
+from airflow_provider_stripe_sync.connection_forms import HUBSPOT_CONNECTION_FORM
 from airflow_provider_stripe_sync.exceptions import DestinationError
 from airflow_provider_stripe_sync.hooks.base import ALLOW_INSECURE_HOST, api_base_url, connection_extras
 
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
     from hubspot import HubSpot
 
 T = TypeVar("T")
+
+# The connection form (Airflow 3.2+ declarative) lives with the other forms, free of Airflow imports,
+# for get_provider_info(); it is re-exported here next to the extras it describes.
+__all__ = ["HUBSPOT_CONNECTION_FORM", "HubSpotHook", "HubSpotRecordError", "HubSpotRequestError"]
 
 #: HubSpot's API, unless the connection's host points elsewhere (the sandbox).
 DEFAULT_API_BASE_URL = "https://api.hubapi.com"
@@ -31,40 +36,6 @@ HUBSPOT_EXTRAS: dict[str, type | tuple[type, ...]] = {
     "client_secret": str,
     "refresh_token": str,
     ALLOW_INSECURE_HOST: bool,
-}
-
-#: The connection form (Airflow 3.2+ declarative form), for ``get_provider_info()``.
-HUBSPOT_CONNECTION_FORM: dict[str, Any] = {
-    "ui-field-behaviour": {
-        "hidden-fields": ["schema", "login", "extra"],
-        "relabeling": {"password": "Access token", "host": "API base URL"},
-        "placeholders": {
-            "password": "pat-na1-... (private app access token)",
-            "host": "leave empty for https://api.hubapi.com",
-        },
-    },
-    "conn-fields": {
-        "client_id": {
-            "label": "OAuth client ID",
-            "description": "Public OAuth apps only; private apps need just the access token.",
-            "schema": {"type": ["string", "null"]},
-        },
-        "client_secret": {
-            "label": "OAuth client secret",
-            "description": "Public OAuth apps only.",
-            "schema": {"type": ["string", "null"], "format": "password"},
-        },
-        "refresh_token": {
-            "label": "OAuth refresh token",
-            "description": "Public OAuth apps only.",
-            "schema": {"type": ["string", "null"], "format": "password"},
-        },
-        ALLOW_INSECURE_HOST: {
-            "label": "Allow plain http host",
-            "description": "Let the API base URL be plain http off loopback (a sandbox in docker compose).",
-            "schema": {"type": ["boolean", "null"]},
-        },
-    },
 }
 
 #: How ``classify_error`` sorts a failed request.

@@ -11,6 +11,7 @@ from airflow_provider_stripe_sync.exceptions import DestinationError
 from airflow_provider_stripe_sync.hooks.hubspot import (
     DAILY_LIMIT,
     HUBSPOT_CONNECTION_FORM,
+    HUBSPOT_EXTRAS,
     PERMANENT,
     RATE_LIMITED,
     TRANSIENT,
@@ -279,6 +280,8 @@ def test_connection_form_matches_airflows_schema():
         if field["schema"].get("format") == "password"
     }
     assert secret_fields == {"client_secret", "refresh_token"}
+    # The form offers exactly the extras the hook accepts.
+    assert set(HUBSPOT_CONNECTION_FORM["conn-fields"]) == set(HUBSPOT_EXTRAS)
 
 
 def test_hook_attributes():
