@@ -1,0 +1,55 @@
+"""``stripe-sync-sandbox``: serve the sandbox on a loopback port and print its base URL."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from collections.abc import Sequence
+
+DEFAULT_DEMO = {"scenario": "demo", "seed": 7, "end": 1793491200, "days": 30, "customers": 2000}
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(prog="stripe-sync-sandbox", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=12111, help="port (0 picks a free one; default 12111)")
+    parser.add_argument("--seed", choices=["demo"], help="seed a scenario before serving")
+    parser.add_argument("--demo-seed", type=int, default=7, help="random seed of the demo scenario")
+    parser.add_argument("--customers", type=int, default=2000, help="demo customers (default 2000)")
+    parser.add_argument("--clock", type=float, help="freeze the sandbox clock at this epoch")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the sandbox until interrupted."""
+    import uvicorn
+
+    from airflow_provider_stripe_sync.sandbox import seed as seeding
+    from airflow_provider_stripe_sync.sandbox.app import Sandbox
+
+    args = parse_args(argv)
+    sandbox = Sandbox()
+    if args.clock is not None:
+        sandbox.state.clock.set(args.clock)
+    if args.seed == "demo":
+        body = dict(DEFAULT_DEMO, seed=args.demo_seed, customers=args.customers)
+        seeding.seed_scenario(sandbox, body)
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    port = sock.getsockname()[1]
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"http://{host}:{port}", flush=True)
+    config = uvicorn.Config(sandbox.app, log_level="warning", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
