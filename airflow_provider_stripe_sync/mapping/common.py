@@ -7,6 +7,7 @@ Pure functions over Stripe objects as plain dicts (what the record files hold); 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -20,6 +21,19 @@ def normalize_email(value: object) -> str | None:
         return None
     email = value.strip().lower()
     return email or None
+
+
+_PLAUSIBLE_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def is_plausible_email(email: str) -> bool:
+    """
+    Tell whether a normalised email could be valid at all: one ``@``, text either side, no spaces.
+
+    Deliberately loose: destinations judge the rest (domains, syntax details) themselves. This only
+    stops addresses every destination refuses from costing a request on every run.
+    """
+    return _PLAUSIBLE_EMAIL.fullmatch(email) is not None
 
 
 def split_name(name: object) -> tuple[str | None, str | None]:

@@ -26,6 +26,7 @@ from typing import Any
 from airflow_provider_stripe_sync.mapping.common import (
     current_subscription,
     epoch_millis,
+    is_plausible_email,
     list_data,
     normalize_email,
     product_name,
@@ -37,6 +38,7 @@ PROPERTY_GROUP = "contactinformation"
 
 #: Rejection reasons written to the report.
 REASON_NO_EMAIL = "no_email"
+REASON_INVALID_EMAIL = "invalid_email"
 REASON_CUSTOMER_DELETED = "customer_deleted"
 REASON_EMAIL_SHARED = "email_shared_with_newer_customer"
 REASON_NOT_A_CUSTOMER = "not_a_customer"
@@ -200,7 +202,8 @@ def plan_contacts(records: Iterable[Mapping[str, Any]]) -> tuple[list[PlannedCon
     - A record seen twice for the same customer (overlapping windows) counts once: the later line
       wins, as it was read later.
     - A deleted customer is rejected (``customer_deleted``), and so is one without an email
-      (``no_email``).
+      (``no_email``) or with one no destination accepts, such as text without an ``@``
+      (``invalid_email``); subtler problems are left for HubSpot to judge.
     - Emails are compared normalised (trimmed, lower-cased). When customers share one, the most
       recently created customer wins (ties: the greater id); each other one is rejected with
       ``email_shared_with_newer_customer`` naming the winner.
@@ -228,6 +231,9 @@ def plan_contacts(records: Iterable[Mapping[str, Any]]) -> tuple[list[PlannedCon
         email = normalize_email(customer.get("email"))
         if email is None:
             rejections.append(Rejection(customer_id, REASON_NO_EMAIL))
+            continue
+        if not is_plausible_email(email):
+            rejections.append(Rejection(customer_id, REASON_INVALID_EMAIL))
             continue
         contact = PlannedContact(customer_id, email, contact_properties(record))
         candidates.setdefault(email, []).append(((_created(customer), customer_id), contact))

@@ -5,6 +5,7 @@ import pytest
 from airflow_provider_stripe_sync.mapping.common import (
     current_subscription,
     epoch_millis,
+    is_plausible_email,
     normalize_email,
     product_name,
     split_name,
@@ -104,3 +105,19 @@ def test_product_name_without_expanded_price_or_items():
     assert product_name(_with_price("price_1"), {"prod_1": {"name": "Team"}}) is None
     assert product_name({"id": "sub_1", "items": {"data": []}}, {}) is None
     assert product_name(None, {}) is None
+
+
+@pytest.mark.parametrize(
+    ("email", "expected"),
+    [
+        ("ann@example.com", True),
+        ("ann@localhost", True),  # HubSpot may refuse it; that is HubSpot's call
+        ("not-an-email", False),
+        ("ann@@example.com", False),
+        ("ann smith@example.com", False),
+        ("@example.com", False),
+        ("ann@", False),
+    ],
+)
+def test_is_plausible_email(email, expected):
+    assert is_plausible_email(email) is expected

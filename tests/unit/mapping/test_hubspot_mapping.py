@@ -190,6 +190,7 @@ def test_plan_rejects_no_email_and_deleted_and_sorts_by_email():
             _customer("cus_2", "   ", 1),
             {"id": "cus_4", "object": "customer", "deleted": True},
             _customer("cus_5", "amy@example.com", 1),
+            _customer("cus_6", " Not-An-Email ", 1),
             {"object": "charge"},
         ]
     )
@@ -199,6 +200,7 @@ def test_plan_rejects_no_email_and_deleted_and_sorts_by_email():
         Rejection("cus_1", "no_email"),
         Rejection("cus_2", "no_email"),
         Rejection("cus_4", "customer_deleted"),
+        Rejection("cus_6", "invalid_email"),
     ]
 
 
