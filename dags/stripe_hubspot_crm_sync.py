@@ -25,8 +25,8 @@ import os
 
 import pendulum
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param, task
-
 from airflow_provider_stripe_sync.operators.hubspot import HubSpotUpsertContactsOperator
+
 from airflow_provider_stripe_sync.operators.stripe import (
     StripeCreateCustomersFromSignupsOperator,
     StripeCustomerProfilesOperator,

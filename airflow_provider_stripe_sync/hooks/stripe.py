@@ -125,7 +125,7 @@ class StripeHook(BaseHook):
         """The Stripe API version every request is made at: the pinned one, or the SDK's."""
         import stripe
 
-        return self.extras.get("stripe_version") or stripe.ApiVersion.CURRENT
+        return self.extras.get("stripe_version") or stripe.api_version
 
     @cached_property
     def base_url(self) -> str:

@@ -216,24 +216,24 @@ class _StripeCreateOperator(_StripeOperator):
     Create one Stripe object, safely repeatable.
 
     The request carries a deterministic idempotency key. Stripe forgets keys after 24 hours, so when
-    ``match_metadata_key`` names a key present in ``params["metadata"]`` the object is first looked
+    ``match_metadata_key`` names a key present in ``stripe_params["metadata"]`` the object is first looked
     up through the list endpoint (never Search, which lags) and reused when found.
     """
 
-    template_fields: Sequence[str] = ("stripe_conn_id", "stripe_account", "params", "idempotency_scope")
-    template_fields_renderers = {"params": "json"}
+    template_fields: Sequence[str] = ("stripe_conn_id", "stripe_account", "stripe_params", "idempotency_scope")
+    template_fields_renderers = {"stripe_params": "json"}
     kind: ClassVar[str]
 
     def __init__(
         self,
         *,
-        params: dict[str, Any],
+        stripe_params: dict[str, Any],
         match_metadata_key: str | None = "signup_id",
         idempotency_scope: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.params = params
+        self.stripe_params = stripe_params
         self.match_metadata_key = match_metadata_key
         self.idempotency_scope = idempotency_scope
 
@@ -241,12 +241,12 @@ class _StripeCreateOperator(_StripeOperator):
         raise NotImplementedError
 
     def execute(self, context: Context) -> dict[str, Any]:
-        if not isinstance(self.params, dict):
-            raise TypeError(f"params must render to a dict, got {type(self.params).__name__}.")
+        if not isinstance(self.stripe_params, dict):
+            raise TypeError(f"stripe_params must render to a dict, got {type(self.stripe_params).__name__}.")
         scope = self.idempotency_scope or None
-        if scope is None and not self._business_key(self.params):
+        if scope is None and not self._business_key(self.stripe_params):
             scope = run_scope(context)
-        obj, created = self._ensure(self.params, scope)
+        obj, created = self._ensure(self.stripe_params, scope)
         self.log.info("%s %s %s.", "Created" if created else "Found existing", self.kind, obj["id"])
         return {
             "id": obj["id"],
@@ -266,12 +266,13 @@ class StripeCreateCustomerOperator(_StripeCreateOperator):
     """
     Create a Stripe customer once, whatever the retries and re-runs.
 
-    With ``metadata[match_metadata_key]`` (``signup_id`` by default) in ``params``, an existing
+    With ``metadata[match_metadata_key]`` (``signup_id`` by default) in ``stripe_params``, an existing
     customer with that value (found by listing customers with the same email) is returned instead;
     then a customer with the same email and no such value is adopted. The email is trimmed and
     lower-cased first.
 
-    :param params: the create parameters (``email``, ``name``, ``metadata``...).
+    :param stripe_params: the create parameters (``email``, ``name``, ``metadata``...); named so because
+        ``params`` is every Airflow operator's DAG-params argument.
     :param match_metadata_key: the metadata key that identifies the customer in your system.
     :param idempotency_scope: what makes this create unique, when no business key is given;
         default: the task run (dag, task, run id, map index).
@@ -287,10 +288,10 @@ class StripeCreateSubscriptionOperator(_StripeCreateOperator):
     """
     Create a Stripe subscription once, whatever the retries and re-runs.
 
-    With ``metadata[match_metadata_key]`` in ``params``, the customer's subscriptions (any status)
+    With ``metadata[match_metadata_key]`` in ``stripe_params``, the customer's subscriptions (any status)
     are listed first and one carrying that value is returned instead of creating another.
 
-    :param params: the create parameters (``customer``, ``items``, ``metadata``...).
+    :param stripe_params: the create parameters (``customer``, ``items``, ``metadata``...).
     :param match_metadata_key: the metadata key that identifies the subscription in your system.
     :param idempotency_scope: what makes this create unique, when no business key is given.
     """

@@ -1,0 +1,98 @@
+"""
+The demo: the example DAGs against a seeded local sandbox, in a throwaway Airflow home.
+
+Starts the sandbox with a month of demo data (the 30 days before 2026-11-01), runs
+``airflow dags test stripe_hubspot_crm_sync`` for three consecutive days with the sandbox's clock
+set just after each day ends (as a scheduler would run it), prints per day how many Stripe objects
+were read and HubSpot contacts written, checks that HubSpot holds exactly one contact per Stripe
+customer created in those days, and stops the sandbox.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from airflow_provider_stripe_sync.sandbox.testing import SandboxAdmin  # noqa: E402
+from scripts.local_airflow import BIN, REPO, LocalAirflow, sandbox_connections  # noqa: E402
+
+DEMO_END = datetime(2026, 11, 1, tzinfo=timezone.utc)
+DAYS = [DEMO_END - timedelta(days=n) for n in (3, 2, 1)]
+#: The scheduler starts a day's run shortly after the day ends.
+RUN_DELAY = timedelta(minutes=5)
+
+
+def start_sandbox() -> tuple[subprocess.Popen[str], str]:
+    """Start the sandbox on a free loopback port with the demo data; return it and its URL."""
+    process = subprocess.Popen(
+        [str(BIN / "stripe-sync-sandbox"), "--host", "127.0.0.1", "--port", "0", "--seed", "demo"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    url = process.stdout.readline().strip()
+    if not url.startswith("http://"):
+        process.kill()
+        raise SystemExit(f"The sandbox did not start: {url!r}")
+    return process, url
+
+
+def run_day(airflow: LocalAirflow, sandbox: SandboxAdmin, day: datetime) -> dict:
+    """Run the CRM sync for the day starting at ``day`` and return its summary."""
+    day_end = day + timedelta(days=1)
+    sandbox.set_clock(int((day_end + RUN_DELAY).timestamp()))
+    # `dags test` infers the data interval as the last full day before its logical date.
+    airflow.dags_test("stripe_hubspot_crm_sync", day_end.isoformat())
+    run = airflow.last_run("stripe_hubspot_crm_sync")
+    return airflow.xcom("stripe_hubspot_crm_sync", run["run_id"], "summarize")
+
+
+def main() -> int:
+    home = REPO / ".demo" / "airflow"
+    shutil.rmtree(home, ignore_errors=True)
+    process, url = start_sandbox()
+    try:
+        print(f"Sandbox running at {url} with demo data for the 30 days before {DEMO_END.date()}.")
+        sandbox = SandboxAdmin(url)
+        airflow = LocalAirflow(home, connections=sandbox_connections(url))
+        print(f"Setting up Airflow in {home} ...")
+        airflow.migrate()
+        for day in DAYS:
+            summary = run_day(airflow, sandbox, day)
+            print(
+                f"{day.date()}: read {summary['stripe_customers_read']} Stripe customers and "
+                f"{summary['stripe_subscriptions_read']} subscriptions; HubSpot contacts written: "
+                f"{summary['hubspot_contacts_upserted']} (unchanged {summary['hubspot_contacts_unchanged']}, "
+                f"reported {summary['hubspot_records_rejected']})"
+            )
+        return check(sandbox)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def check(sandbox: SandboxAdmin) -> int:
+    """Compare HubSpot's contacts with the Stripe customers created in the demo days."""
+    start, end = int(DAYS[0].timestamp()), int((DAYS[-1] + timedelta(days=1)).timestamp())
+    state = sandbox.state()
+    customers = [c for c in state["stripe"]["customers"] if start <= c["created"] < end]
+    emails = {c["email"].strip().lower() for c in customers if c.get("email")}
+    contacts = {c["properties"]["email"] for c in state["hubspot"]["contacts"]}
+    print(
+        f"Stripe customers created in those days: {len(customers)} with {len(emails)} distinct emails; "
+        f"HubSpot contacts: {len(contacts)}."
+    )
+    if contacts != emails:
+        print(f"MISMATCH: missing {sorted(emails - contacts)[:5]}, extra {sorted(contacts - emails)[:5]}")
+        return 1
+    print("HubSpot holds exactly one contact per Stripe customer email created in those days.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,187 @@
+"""
+A throwaway local Airflow for the demo and the DAG tests: its own AIRFLOW_HOME, SQLite, this repo's DAGs.
+
+Everything runs through the real ``airflow`` command line of the project's virtual environment, with
+connections given as ``AIRFLOW_CONN_*`` variables, so nothing here touches a user's own Airflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+#: The pools the example DAGs use, with their slots.
+POOLS = {"stripe_api": 4, "hubspot_api": 2, "xero_api": 1, "mailchimp_api": 4}
+
+
+def sandbox_connections(url: str) -> dict[str, dict[str, Any]]:
+    """Return connections that point every API at the sandbox at ``url``."""
+    return {
+        "stripe_default": {"conn_type": "stripe", "password": "sk_test_sandbox_demo", "host": url},
+        "hubspot_default": {"conn_type": "hubspot", "password": "pat-sandbox-demo", "host": url},
+    }
+
+
+class LocalAirflow:
+    """
+    An Airflow home in ``home`` with a SQLite metadata database and the repository's DAG folder.
+
+    :param home: the folder for ``AIRFLOW_HOME``; created when missing.
+    :param connections: connection id → connection fields, passed as ``AIRFLOW_CONN_*`` variables.
+    :param dags_folder: the DAG folder; default the repository's ``dags/``.
+    """
+
+    def __init__(
+        self,
+        home: Path,
+        *,
+        connections: dict[str, dict[str, Any]] | None = None,
+        dags_folder: Path | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.home = Path(home).resolve()
+        self.connections = connections or {}
+        self.dags_folder = Path(dags_folder or REPO / "dags").resolve()
+        self.extra_env = extra_env or {}
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_"))
+        }
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACKS": "True",
+                "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+                "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+                "NO_PROXY": "*",
+            }
+        )
+        for conn_id, fields in self.connections.items():
+            env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(fields)
+        env.update(self.extra_env)
+        return env
+
+    def run(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """Run ``airflow ARGS`` in this home and return the finished process."""
+        result = subprocess.run(
+            [str(BIN / "airflow"), *args],
+            env=self.env,
+            cwd=self.home,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(
+                f"airflow {' '.join(args)} exited {result.returncode}:\n"
+                f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+            )
+        return result
+
+    def python(self, code: str, timeout: float = 300) -> str:
+        """Run Python code in this home's environment (for reading the metadata database)."""
+        result = subprocess.run(
+            [sys.executable, "-c", code], env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"python exited {result.returncode}:\n{result.stderr[-6000:]}")
+        return result.stdout
+
+    def migrate(self) -> None:
+        """Create the metadata database and the example DAGs' pools."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.run("db", "migrate")
+        pools = self.home / "pools.json"
+        pools.write_text(
+            json.dumps({name: {"slots": slots, "description": f"Example DAGs' {name} calls"} for name, slots in POOLS.items()})
+        )
+        self.run("pools", "import", str(pools))
+
+    def dags_test(self, dag_id: str, logical_date: str | None = None, *, conf: dict | None = None) -> str:
+        """Run ``airflow dags test`` and return its output; raises with the output when it fails."""
+        args = ["dags", "test", dag_id]
+        if logical_date:
+            args.append(logical_date)
+        if conf:
+            args += ["--conf", json.dumps(conf)]
+        result = self.run(*args, check=False)
+        output = result.stdout + result.stderr
+        failed = result.returncode != 0 or "state=failed" in output.lower().replace(" ", "")
+        if failed or self.last_run_state(dag_id) != "success":
+            raise RuntimeError(f"airflow dags test {dag_id} {logical_date or ''} failed:\n{output[-12000:]}")
+        return output
+
+    def last_run_state(self, dag_id: str) -> str | None:
+        return self.last_run(dag_id).get("state")
+
+    def last_run(self, dag_id: str) -> dict[str, Any]:
+        """Return the newest run of ``dag_id``: run id, state, logical date, data interval, run_after."""
+        code = f"""
+import json
+from sqlalchemy import select
+from airflow.models import DagRun
+from airflow.utils.session import create_session
+with create_session() as session:
+    run = session.scalars(select(DagRun).where(DagRun.dag_id == {dag_id!r}).order_by(DagRun.id.desc())).first()
+    out = {{}} if run is None else {{
+        "run_id": run.run_id, "state": str(run.state.value if hasattr(run.state, "value") else run.state),
+        "logical_date": run.logical_date.isoformat() if run.logical_date else None,
+        "data_interval_start": run.data_interval_start.isoformat() if run.data_interval_start else None,
+        "data_interval_end": run.data_interval_end.isoformat() if run.data_interval_end else None,
+        "run_after": run.run_after.isoformat() if run.run_after else None,
+    }}
+print("RESULT" + json.dumps(out))
+"""
+        return _result(self.python(code))
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+        """Return a task's XCom value from the metadata database."""
+        code = f"""
+import json
+from sqlalchemy import select
+from airflow.models.xcom import XComModel
+from airflow.utils.session import create_session
+with create_session() as session:
+    row = session.scalars(select(XComModel).where(
+        XComModel.dag_id == {dag_id!r}, XComModel.run_id == {run_id!r},
+        XComModel.task_id == {task_id!r}, XComModel.key == {key!r})).first()
+    value = None if row is None else row.value
+    print("RESULT" + json.dumps(json.loads(value) if isinstance(value, str) else value))
+"""
+        return _result(self.python(code))
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
+        """Return each task's state in a run."""
+        code = f"""
+import json
+from sqlalchemy import select
+from airflow.models import TaskInstance
+from airflow.utils.session import create_session
+with create_session() as session:
+    tis = session.scalars(select(TaskInstance).where(
+        TaskInstance.dag_id == {dag_id!r}, TaskInstance.run_id == {run_id!r})).all()
+    print("RESULT" + json.dumps({{ti.task_id: str(ti.state.value if hasattr(ti.state, "value") else ti.state) for ti in tis}}))
+"""
+        return _result(self.python(code))
+
+
+def _result(stdout: str) -> Any:
+    for line in reversed(stdout.splitlines()):
+        if line.startswith("RESULT"):
+            return json.loads(line[len("RESULT") :])
+    raise RuntimeError(f"no result in output:\n{stdout[-3000:]}")
