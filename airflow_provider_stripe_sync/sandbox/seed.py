@@ -8,7 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_stripe_sync.sandbox import stripe_resources as res
 from airflow_provider_stripe_sync.sandbox.hubspot_api import HubSpotError
-from airflow_provider_stripe_sync.sandbox.stripe_model import PREFIXES, StripeAccountStore
+from airflow_provider_stripe_sync.sandbox.stripe_model import (
+    DEFAULT_CONVERTING_SETTLEMENT,
+    PREFIXES,
+    StripeAccountStore,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_stripe_sync.sandbox.app import Sandbox
@@ -34,6 +38,9 @@ def seed_objects(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
     """Create the given Stripe objects (in one account) and HubSpot contacts; return what was made."""
     account = body.get("account") or None
     store = sandbox.stripe.stripe.store(account)
+    if "settlement_currencies" in body:
+        currencies = body["settlement_currencies"]
+        store.settlement_currencies = tuple(c.lower() for c in currencies) if currencies else None
     out: dict[str, Any] = {"account": account, "stripe": {}, "hubspot": {}}
     given = body.get("stripe") or {}
     for resource, create, inputs in STRIPE_SEEDERS:
@@ -231,6 +238,8 @@ def seed_scenario(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
     state.ids.rng = random.Random("ids-{}".format(body.get("seed", 7)))
     try:
         store = sandbox.stripe.stripe.store(body.get("account") or None)
+        # The demo account settles in usd, eur and gbp: its JPY charges settle in usd with an exchange rate.
+        store.settlement_currencies = DEFAULT_CONVERTING_SETTLEMENT
         counts = Demo(
             store,
             int(body.get("seed", 7)),

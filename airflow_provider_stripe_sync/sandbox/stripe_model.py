@@ -71,8 +71,9 @@ ZERO_DECIMAL = {
     "xpf",
 }
 
-#: Currencies the sandbox accounts settle in; any other currency is converted to ``usd``.
-SETTLEMENT_CURRENCIES = ("usd", "eur", "gbp")
+#: Settlement currencies an account may be given (``settlement_currencies``); a charge in any other
+#: currency is converted to ``usd``. By default an account settles every currency in itself.
+DEFAULT_CONVERTING_SETTLEMENT = ("usd", "eur", "gbp")
 
 #: Fixed exchange rates to usd (major unit to major unit), as Stripe's ``exchange_rate`` means it.
 USD_RATES = {
@@ -184,10 +185,15 @@ def fee_for(amount: int) -> int:
     return int((Decimal(amount) * FEE_RATE + FEE_FIXED).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def settle(amount: int, currency: str) -> tuple[int, str, float | None]:
-    """Convert a charge amount into the settlement currency: ``(amount, currency, exchange_rate)``."""
+def settle(
+    amount: int, currency: str, settlement: tuple[str, ...] | None = None
+) -> tuple[int, str, float | None]:
+    """Convert a charge amount into the settlement currency: ``(amount, currency, exchange_rate)``.
+
+    ``settlement`` lists the currencies the account settles in; ``None`` settles every currency in itself.
+    """
     currency = currency.lower()
-    if currency in SETTLEMENT_CURRENCIES:
+    if settlement is None or currency in settlement:
         return amount, currency, None
     rate = USD_RATES.get(currency, Decimal("1"))
     major = Decimal(amount) if currency in ZERO_DECIMAL else Decimal(amount) / 100
@@ -223,6 +229,8 @@ class StripeAccountStore:
         self._counter = 0
         self.request_id: str | None = None
         self.idempotency_key: str | None = None
+        #: Currencies this account settles in (None: every currency settles in itself).
+        self.settlement_currencies: tuple[str, ...] | None = None
 
     # -- basics -------------------------------------------------------------------------------------
 

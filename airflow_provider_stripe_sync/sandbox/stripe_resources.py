@@ -112,6 +112,7 @@ def create_customer(
     obj = store.new_object("customers", created, obj_id)
     obj["invoice_prefix"] = store.state.ids.token(8).upper()
     obj["preferred_locales"] = []
+    obj["tax_exempt"] = "none"
     obj.update(apply_fields(obj, params, skip={"address", "shipping"}))
     for key in ("address", "shipping"):
         if isinstance(params.get(key), dict):
@@ -360,7 +361,7 @@ def create_charge(
         }
     )
     if captured:
-        settled, settle_currency, rate = settle(amount, currency)
+        settled, settle_currency, rate = settle(amount, currency, store.settlement_currencies)
         txn = store.balance_transaction(
             type_="charge",
             amount=settled,
@@ -453,7 +454,7 @@ def create_refund(
             "status": "succeeded",
         }
     )
-    settled, settle_currency, rate = settle(amount, charge["currency"])
+    settled, settle_currency, rate = settle(amount, charge["currency"], store.settlement_currencies)
     txn = store.balance_transaction(
         type_="refund",
         amount=-settled,
@@ -735,6 +736,9 @@ def create_subscription(
             "billing_cycle_anchor_config": None,
             "billing_schedules": [],
             "start_date": sub["created"],
+            # Older API versions (and the October 2025 spec) still carry the period on the subscription.
+            "current_period_start": period[0],
+            "current_period_end": period[1],
             "trial_start": sub["created"] if trial_days else None,
             "trial_end": trial_end,
             "cancel_at_period_end": False,
