@@ -570,7 +570,11 @@ class StripeApi:
             body = StripeError(fault.status, message, type_=type_, code=code).body(
                 req.request_id, self.state.clock.now()
             )
-        headers = {"Request-Id": req.request_id, **fault.headers}
+        headers = {"Request-Id": req.request_id}
+        if fault.code == "lock_timeout":
+            # Stripe advises a retry on lock timeouts; the SDKs honour this header.
+            headers["Stripe-Should-Retry"] = "true"
+        headers.update(fault.headers)
         return ApiResponse(fault.status, body, headers, delay=fault.delay)
 
     @staticmethod

@@ -11,7 +11,7 @@ def _customers(sbx, n, start=B - 1000):
     sbx.seed(
         stripe={
             "customers": [
-                {"id": "cus_%04d" % i, "email": "c%d@example.com" % i, "created": start + i} for i in range(n)
+                {"id": f"cus_{i:04d}", "email": f"c{i}@example.com", "created": start + i} for i in range(n)
             ]
         }
     )
@@ -33,7 +33,7 @@ def test_250_customers_take_three_pages_of_100(sbx, client):
     assert [len(p.data) for p in pages] == [100, 100, 50]
     assert [p.has_more for p in pages] == [True, True, False]
     ids = [c.id for p in pages for c in p.data]
-    assert ids == ["cus_%04d" % i for i in range(249, -1, -1)]
+    assert ids == [f"cus_{i:04d}" for i in range(249, -1, -1)]
     log = sbx.requests()
     assert [(r["query"].get("limit"), r["query"].get("starting_after")) for r in log] == [
         ("100", None),
