@@ -131,12 +131,7 @@ def _params_schema(method: str, template: str) -> dict[str, Any]:
     properties.update(body_schema.get("properties", {}))
     required.extend(body_schema.get("required", []))
     properties.setdefault("expand", {"type": "array", "items": {"type": "string"}})
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": sorted(set(required)),
-        "additionalProperties": False,
-    }
+    return {"type": "object", "properties": properties, "required": sorted(set(required))}
 
 
 def _validator(schema: dict[str, Any]):

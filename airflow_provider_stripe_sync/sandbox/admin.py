@@ -94,8 +94,9 @@ def routes(sandbox: Sandbox) -> list[Route]:
 
     async def dump(request: Request) -> JSONResponse:
         account = request.query_params.get("account") or None
+        resources = [r for r in (request.query_params.get("resources") or "").split(",") if r] or None
         with state.lock:
-            return JSONResponse(seeding.dump_state(sandbox, account))
+            return JSONResponse(seeding.dump_state(sandbox, account, resources))
 
     async def faults(request: Request) -> JSONResponse:
         if request.method == "DELETE":

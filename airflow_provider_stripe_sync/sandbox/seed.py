@@ -92,14 +92,15 @@ def _seed_contact(sandbox: Sandbox, item: dict[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(contact)
 
 
-def dump_state(sandbox: Sandbox, account: str | None) -> dict[str, Any]:
-    """Every object by API and resource (one Stripe partition)."""
+def dump_state(sandbox: Sandbox, account: str | None, resources: list[str] | None = None) -> dict[str, Any]:
+    """Every object by API and resource (one Stripe partition; ``resources`` limits the Stripe ones)."""
     stripe_state = sandbox.stripe.stripe
     store = stripe_state.partitions.get(account)
-    stripe_out: dict[str, Any] = {name: [] for name in PREFIXES}
+    names = [name for name in PREFIXES if not resources or name in resources]
+    stripe_out: dict[str, Any] = {name: [] for name in names}
     if store is not None:
         store.refresh_balance_statuses()
-        stripe_out = {name: copy.deepcopy(store.ordered(name)) for name in PREFIXES}
+        stripe_out = {name: copy.deepcopy(store.ordered(name)) for name in names}
         stripe_out["deleted"] = sorted(store.deleted)
         stripe_out["idempotency_keys"] = sorted(store.idempotency)
     hub = sandbox.hubspot.hub

@@ -131,9 +131,10 @@ class SandboxAdmin:
         """Empty the request log."""
         self._call("DELETE", "/requests")
 
-    def state(self, account: str | None = None) -> dict[str, Any]:
-        """Every object (one Stripe partition, plus HubSpot)."""
-        return self._call("GET", "/state", query={"account": account})
+    def state(self, account: str | None = None, resources: list[str] | None = None) -> dict[str, Any]:
+        """Every object (one Stripe partition, plus HubSpot); ``resources`` limits the Stripe resources."""
+        query = {"account": account, "resources": ",".join(resources) if resources else None}
+        return self._call("GET", "/state", query=query)
 
 
 class SandboxServer(SandboxAdmin):
