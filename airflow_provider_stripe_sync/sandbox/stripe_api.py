@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -136,22 +137,31 @@ def _check_nested(name: str, spec: dict[str, Any], value: Any) -> None:
                     )
 
 
-def created_matches(created: int, spec: Any) -> bool:
-    """Apply a ``created`` filter (an int or ``gt``/``gte``/``lt``/``lte``)."""
+def created_filter(spec: Any) -> Callable[[int], bool] | None:
+    """Compile a ``created`` filter (an int or ``gt``/``gte``/``lt``/``lte``) into a predicate."""
     if spec in (None, ""):
-        return True
+        return None
     if not isinstance(spec, dict):
-        return created == to_int(spec, "created")
-    checks = {
-        "gt": lambda c, v: c > v,
-        "gte": lambda c, v: c >= v,
-        "lt": lambda c, v: c < v,
-        "lte": lambda c, v: c <= v,
-    }
+        exact = to_int(spec, "created")
+        return lambda created: created == exact
+    low, high = -(2**63), 2**63
     for key, value in spec.items():
-        if not checks[key](created, to_int(value, f"created[{key}]")):
-            return False
-    return True
+        bound = to_int(value, f"created[{key}]")
+        if key == "gt":
+            low = max(low, bound + 1)
+        elif key == "gte":
+            low = max(low, bound)
+        elif key == "lt":
+            high = min(high, bound - 1)
+        elif key == "lte":
+            high = min(high, bound)
+    return lambda created: low <= created <= high
+
+
+def created_matches(created: int, spec: Any) -> bool:
+    """Apply a ``created`` filter to one timestamp."""
+    check = created_filter(spec)
+    return check is None or check(created)
 
 
 def paginate(
@@ -167,28 +177,37 @@ def paginate(
     after, before = params.get("starting_after") or None, params.get("ending_before") or None
     if after and before:
         raise StripeError(400, "You may only specify one of these parameters: ending_before, starting_after.")
-    ordered = items if items is not None else ctx.store.ordered(resource)
-    created_spec = params.get("created")
-    selected = [
-        o
-        for o in ordered
-        if created_matches(o.get("created", 0), created_spec) and (predicate is None or predicate(o))
-    ]
-    seq = ctx.store.seq
+    store = ctx.store
+    ordered = items if items is not None else store.ordered(resource)
+    in_window = created_filter(params.get("created"))
     if after or before:
         cursor_id = after or before
-        cursor = ctx.store.objects[resource].get(cursor_id)
+        cursor = store.objects[resource].get(cursor_id)
         if cursor is None:
             raise missing(resource, cursor_id, "starting_after" if after else "ending_before", 400)
-        key = (cursor.get("created", 0), seq.get(cursor_id, 0))
+        key = store.sort_key(cursor)
         if after:
-            rest = [o for o in selected if (o.get("created", 0), seq.get(o["id"], 0)) < key]
-            page, has_more = rest[:limit], len(rest) > limit
+            ordered = [o for o in ordered if store.sort_key(o) < key]
         else:
-            newer = [o for o in selected if (o.get("created", 0), seq.get(o["id"], 0)) > key]
-            page, has_more = newer[-limit:], len(newer) > limit
+            ordered = [o for o in ordered if store.sort_key(o) > key]
+
+    def keep(obj: dict[str, Any]) -> bool:
+        return (in_window is None or in_window(obj.get("created", 0))) and (
+            predicate is None or predicate(obj)
+        )
+
+    if before:
+        newer = [o for o in ordered if keep(o)]
+        page, has_more = newer[-limit:], len(newer) > limit
     else:
-        page, has_more = selected[:limit], len(selected) > limit
+        page = []
+        has_more = False
+        for obj in ordered:
+            if keep(obj):
+                if len(page) == limit:
+                    has_more = True
+                    break
+                page.append(obj)
     return {"object": "list", "data": page, "has_more": has_more, "url": url}
 
 
@@ -219,7 +238,7 @@ def _limit(value: Any) -> int:
 
 def expand(store: StripeAccountStore, body: dict[str, Any], paths: list[str]) -> dict[str, Any]:
     """Return a deep copy of ``body`` with the requested ``expand`` paths expanded."""
-    out = copy.deepcopy(body)
+    out = json.loads(json.dumps(body))
     is_list = out.get("object") == "list"
     for path in paths:
         parts = path.split(".")

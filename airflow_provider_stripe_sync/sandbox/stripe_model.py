@@ -227,6 +227,7 @@ class StripeAccountStore:
         self.deleted: dict[str, dict[str, Any]] = {}
         self.idempotency: dict[str, dict[str, Any]] = {}
         self._counter = 0
+        self._order_cache: dict[str, list[dict[str, Any]]] = {}
         self.request_id: str | None = None
         self.idempotency_key: str | None = None
         #: Currencies this account settles in (None: every currency settles in itself).
@@ -257,6 +258,7 @@ class StripeAccountStore:
             self._counter += 1
             self.seq[obj["id"]] = self._counter
         self.objects[resource][obj["id"]] = obj
+        self._order_cache.pop(resource, None)
         return obj
 
     def get(self, resource: str, obj_id: str, param: str = "id", status: int = 404) -> dict[str, Any]:
@@ -273,11 +275,17 @@ class StripeAccountStore:
             return None
         return self.objects[resource].get(obj_id) or self.deleted.get(obj_id)
 
+    def sort_key(self, obj: dict[str, Any]) -> tuple[int, int]:
+        """The list order key: ``(created, insertion number)``, compared descending."""
+        return obj.get("created", 0), self.seq.get(obj["id"], 0)
+
     def ordered(self, resource: str) -> list[dict[str, Any]]:
-        """All objects of a resource, newest first (created desc, then insertion desc)."""
-        items = list(self.objects[resource].values())
-        items.sort(key=lambda o: (o.get("created", 0), self.seq.get(o["id"], 0)), reverse=True)
-        return items
+        """All objects of a resource, newest first (created desc, then insertion desc); cached until a put."""
+        cached = self._order_cache.get(resource)
+        if cached is None or len(cached) != len(self.objects[resource]):
+            cached = sorted(self.objects[resource].values(), key=self.sort_key, reverse=True)
+            self._order_cache[resource] = cached
+        return list(cached)
 
     # -- events -------------------------------------------------------------------------------------
 
