@@ -8,11 +8,12 @@ A record is either a Stripe customer object, or a customer profile::
 where subscriptions may have any status and their prices may be ids or expanded objects. A bare
 customer object may carry its subscriptions expanded (``expand=["data.subscriptions"]``).
 
-What is sent when a value is missing: the ``stripe_*`` properties belong to this sync, so they are
-always sent, as an empty string when Stripe has no value (HubSpot then clears the property, and a
-customer whose subscription disappeared does not keep a stale one). The person's own properties
-(``firstname``, ``lastname``, ``phone``) are left out when Stripe has no value, so the sync never
-erases what somebody typed into HubSpot.
+What is sent when a value is missing: nothing. A property whose value the record does not have is
+left out, never sent empty, because a record may simply not know it: a profile built from one
+interval lacks the subscriptions created later, and re-running that interval must not erase them.
+The cost is that a value removed in Stripe (a phone number) stays in HubSpot until replaced. A
+cancellation is a value (``stripe_subscription_status`` becomes ``canceled``), so it overwrites the
+earlier status.
 """
 
 from __future__ import annotations
@@ -171,13 +172,11 @@ def contact_properties(record: Mapping[str, Any]) -> dict[str, str]:
     subscription = current_subscription(subscriptions)
     firstname, lastname = split_name(customer.get("name"))
 
-    personal = {
+    properties = {
         "email": normalize_email(customer.get("email")),
         "firstname": firstname,
         "lastname": lastname,
         "phone": _text(customer.get("phone")),
-    }
-    stripe_owned = {
         "stripe_customer_id": _text(customer.get("id")),
         "stripe_customer_created": epoch_millis(customer.get("created")),
         "stripe_subscription_id": _text(subscription.get("id")) if subscription else None,
@@ -185,8 +184,7 @@ def contact_properties(record: Mapping[str, Any]) -> dict[str, str]:
         "stripe_product": product_name(subscription, products),
         "stripe_livemode": _text(customer.get("livemode")),
     }
-    properties = {name: value for name, value in personal.items() if value is not None}
-    properties.update({name: value or "" for name, value in stripe_owned.items()})
+    properties = {name: value for name, value in properties.items() if value is not None}
     return properties
 
 
@@ -218,6 +216,10 @@ def plan_contacts(records: Iterable[Mapping[str, Any]]) -> tuple[list[PlannedCon
         customer_id = customer.get("id")
         if not isinstance(customer_id, str) or not customer_id:
             rejections.append(Rejection(None, REASON_NOT_A_CUSTOMER))
+            continue
+        if customer.get("object", "customer") != "customer":
+            # A charge or a balance transaction fed in by mistake: say so rather than "no email".
+            rejections.append(Rejection(customer_id, REASON_NOT_A_CUSTOMER, {"object": customer["object"]}))
             continue
         latest.pop(customer_id, None)
         latest[customer_id] = record
