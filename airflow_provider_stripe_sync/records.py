@@ -37,6 +37,22 @@ def storage_path(uri: str | ObjectStoragePath) -> ObjectStoragePath:
     return ObjectStoragePath(text)
 
 
+def record_uris(value: Any, *, field: str) -> list[str]:
+    """
+    Return the record files an operator argument names.
+
+    Accepts one URI, an upstream operator's summary (a dict with ``uri``, such as ``task.output``),
+    or a list of either, so that ``records_uri=list_task.output`` just works.
+    """
+    items = value if isinstance(value, (list, tuple)) else [value]
+    uris = [item.get("uri") if isinstance(item, Mapping) else item for item in items]
+    if not uris or not all(isinstance(uri, str) and uri for uri in uris):
+        raise ValueError(
+            f"{field} must be a record file URI, an upstream summary with 'uri', or a list of them; got {value!r}."
+        )
+    return uris
+
+
 def _dumps(obj: Mapping[str, Any]) -> str:
     # Sorted keys and no spaces: the same records always give the same bytes.
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)

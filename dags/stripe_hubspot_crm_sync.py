@@ -25,8 +25,8 @@ import os
 
 import pendulum
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param, task
-from airflow_provider_stripe_sync.operators.hubspot import HubSpotUpsertContactsOperator
 
+from airflow_provider_stripe_sync.operators.hubspot import HubSpotUpsertContactsOperator
 from airflow_provider_stripe_sync.operators.stripe import (
     StripeCreateCustomersFromSignupsOperator,
     StripeCustomerProfilesOperator,
@@ -64,12 +64,12 @@ with DAG(
     )
     profiles = StripeCustomerProfilesOperator(
         task_id="build_customer_profiles",
-        records_uris=[new_customers.output["uri"], new_subscriptions.output["uri"]],
+        records_uris=[new_customers.output, new_subscriptions.output],
         pool="stripe_api",
     )
     contacts = HubSpotUpsertContactsOperator(
         task_id="upsert_hubspot_contacts",
-        records_uri=profiles.output["uri"],
+        records_uri=profiles.output,
         pool="hubspot_api",
         outlets=[Asset(name="hubspot_contacts", uri="hubspot://crm/contacts")],
     )

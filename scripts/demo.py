@@ -48,8 +48,7 @@ def run_day(airflow: LocalAirflow, sandbox: SandboxAdmin, day: datetime) -> dict
     sandbox.set_clock(int((day_end + RUN_DELAY).timestamp()))
     # `dags test` infers the data interval as the last full day before its logical date.
     airflow.dags_test("stripe_hubspot_crm_sync", day_end.isoformat())
-    run = airflow.last_run("stripe_hubspot_crm_sync")
-    return airflow.xcom("stripe_hubspot_crm_sync", run["run_id"], "summarize")
+    return airflow.last_run("stripe_hubspot_crm_sync", xcom_tasks=("summarize",))["xcom"]["summarize"]
 
 
 def main() -> int:
@@ -76,21 +75,35 @@ def main() -> int:
         process.wait(timeout=10)
 
 
+def expected_contacts(state: dict, start: int, end: int) -> set[str]:
+    """
+    Return the emails HubSpot should hold after syncing ``[start, end)``.
+
+    A run syncs the customers created in its window and the customers of the subscriptions created
+    in its window (an older customer who subscribes gets the new status); customers without an email
+    cannot be contacts and are reported instead.
+    """
+    customers = {c["id"]: c for c in state["stripe"]["customers"]}
+    touched = {c["id"] for c in customers.values() if start <= c["created"] < end}
+    touched |= {s["customer"] for s in state["stripe"]["subscriptions"] if start <= s["created"] < end}
+    return {customers[i]["email"].strip().lower() for i in touched if customers[i].get("email")}
+
+
 def check(sandbox: SandboxAdmin) -> int:
-    """Compare HubSpot's contacts with the Stripe customers created in the demo days."""
+    """Compare HubSpot's contacts with the Stripe customers the demo days touched."""
     start, end = int(DAYS[0].timestamp()), int((DAYS[-1] + timedelta(days=1)).timestamp())
     state = sandbox.state()
-    customers = [c for c in state["stripe"]["customers"] if start <= c["created"] < end]
-    emails = {c["email"].strip().lower() for c in customers if c.get("email")}
-    contacts = {c["properties"]["email"] for c in state["hubspot"]["contacts"]}
+    created = [c for c in state["stripe"]["customers"] if start <= c["created"] < end]
+    expected = expected_contacts(state, start, end)
+    contacts = [c["properties"]["email"] for c in state["hubspot"]["contacts"]]
     print(
-        f"Stripe customers created in those days: {len(customers)} with {len(emails)} distinct emails; "
-        f"HubSpot contacts: {len(contacts)}."
+        f"Stripe customers created in those days: {len(created)}; customers touched by them and by new "
+        f"subscriptions, with distinct emails: {len(expected)}; HubSpot contacts: {len(contacts)}."
     )
-    if contacts != emails:
-        print(f"MISMATCH: missing {sorted(emails - contacts)[:5]}, extra {sorted(contacts - emails)[:5]}")
+    if sorted(contacts) != sorted(expected):
+        print(f"MISMATCH: missing {sorted(expected - set(contacts))[:5]}, extra {sorted(set(contacts) - expected)[:5]}")
         return 1
-    print("HubSpot holds exactly one contact per Stripe customer email created in those days.")
+    print("HubSpot holds exactly one contact per Stripe customer email the demo days touched.")
     return 0
 
 

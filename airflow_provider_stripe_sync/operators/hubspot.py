@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
@@ -34,15 +34,6 @@ REASON_EMAIL_TAKEN = "email_belongs_to_other_contact"
 
 #: A write: the Stripe customer id it comes from, and the batch input sent to HubSpot.
 _Write = tuple[str, dict[str, Any]]
-
-
-def _record_uris(value: Any) -> list[str]:
-    """Return the record files to read: one URI, a list of them, or upstream summaries with ``uri``."""
-    items = value if isinstance(value, (list, tuple)) else [value]
-    uris = [item.get("uri") if isinstance(item, Mapping) else item for item in items]
-    if not uris or not all(isinstance(uri, str) and uri for uri in uris):
-        raise ValueError(f"records_uri must be a URI or a list of URIs, got {value!r}.")
-    return uris
 
 
 def _batch_size(value: Any) -> int:
@@ -110,10 +101,10 @@ class HubSpotUpsertContactsOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_stripe_sync.hooks.hubspot import HubSpotHook
         from airflow_provider_stripe_sync.mapping.hubspot import plan_contacts
-        from airflow_provider_stripe_sync.records import ReportWriter, read_records
+        from airflow_provider_stripe_sync.records import ReportWriter, read_records, record_uris
 
         batch_size = _batch_size(self.batch_size)
-        uris = _record_uris(self.records_uri)
+        uris = record_uris(self.records_uri, field="records_uri")
         report_uri = self.report_uri or self._default_report_uri(uris[0], context)
 
         contacts, rejections = plan_contacts(itertools.chain.from_iterable(read_records(uri) for uri in uris))

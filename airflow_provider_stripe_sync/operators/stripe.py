@@ -313,7 +313,8 @@ class StripeCustomerProfilesOperator(_StripeOperator):
     Subscriptions are listed per customer with ``status=all`` and their prices expanded; products
     are fetched once each (expanding them from a list would exceed Stripe's four expansion levels).
 
-    :param records_uris: record files of customers and/or subscriptions.
+    :param records_uris: record files of customers and/or subscriptions, or the upstream List New
+        operators' summaries (``task.output``).
     :param output_uri: folder for the profile file; default under AIRFLOW_HOME.
     """
 
@@ -327,9 +328,9 @@ class StripeCustomerProfilesOperator(_StripeOperator):
         self.output_uri = output_uri
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_stripe_sync.records import read_records
+        from airflow_provider_stripe_sync.records import read_records, record_uris
 
-        uris = [self.records_uris] if isinstance(self.records_uris, str) else list(self.records_uris)
+        uris = record_uris(self.records_uris, field="records_uris")
         customers: dict[str, dict[str, Any] | None] = {}
         for uri in uris:
             for record in read_records(uri):

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import json
 
-from airflow_provider_stripe_sync.records import RecordWriter, ReportWriter, read_header, read_records
+import pytest
+
+from airflow_provider_stripe_sync.records import (
+    RecordWriter,
+    ReportWriter,
+    read_header,
+    read_records,
+    record_uris,
+)
 
 
 def test_records_round_trip_with_header_first(tmp_path):
@@ -33,3 +41,13 @@ def test_report_is_created_only_on_first_rejection(tmp_path):
     assert [json.loads(x) for x in target.read_text().splitlines()] == [
         {"email": None, "id": "cus_1", "reason": "no_email"}
     ]
+
+
+def test_record_uris_accepts_one_a_list_or_summaries():
+    assert record_uris("file:///a.jsonl", field="records_uri") == ["file:///a.jsonl"]
+    assert record_uris(["/a.jsonl", "/b.jsonl"], field="records_uri") == ["/a.jsonl", "/b.jsonl"]
+    assert record_uris([{"uri": "/a.jsonl", "count": 3}], field="records_uri") == ["/a.jsonl"]
+    with pytest.raises(ValueError, match="records_uri must be a record file URI"):
+        record_uris([], field="records_uri")
+    with pytest.raises(ValueError, match="records_uris must be a record file URI"):
+        record_uris(None, field="records_uris")

@@ -12,7 +12,6 @@ from airflow_provider_stripe_sync.hooks.hubspot import HubSpotRecordError
 from airflow_provider_stripe_sync.operators.hubspot import (
     HubSpotUpsertContactsOperator,
     _batch_size,
-    _record_uris,
     _write_split,
 )
 from airflow_provider_stripe_sync.records import RecordWriter, ReportWriter, read_records
@@ -39,16 +38,6 @@ def test_batch_size_outside_1_to_100_is_refused(value):
 
 def test_batch_size_rendered_as_text_is_accepted():
     assert _batch_size("50") == 50
-
-
-def test_record_uris_accepts_one_a_list_or_summaries():
-    assert _record_uris("file:///a.jsonl") == ["file:///a.jsonl"]
-    assert _record_uris(["/a.jsonl", "/b.jsonl"]) == ["/a.jsonl", "/b.jsonl"]
-    assert _record_uris([{"uri": "/a.jsonl", "count": 3}]) == ["/a.jsonl"]
-    with pytest.raises(ValueError, match="records_uri"):
-        _record_uris([])
-    with pytest.raises(ValueError, match="records_uri"):
-        _record_uris(None)
 
 
 def test_default_report_uri_sits_under_the_records_folder(tmp_path):

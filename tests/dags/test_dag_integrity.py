@@ -1,0 +1,57 @@
+"""The example DAG folder parses cleanly, cheaply, and without touching connections or SDKs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DAGS = REPO / "dags"
+SDK_MODULES = ("stripe", "hubspot", "xero_python", "mailchimp_marketing")
+
+PARSE = r"""
+import json, sys
+from airflow.sdk import BaseHook
+
+def refuse(*args, **kwargs):
+    raise AssertionError(f"connection lookup at parse time: {args} {kwargs}")
+
+BaseHook.get_connection = classmethod(refuse)
+from airflow.dag_processing.dagbag import DagBag
+
+bag = DagBag(dag_folder=sys.argv[1], include_examples=False)
+sdk = [m for m in __SDK__ if m in sys.modules or any(k.startswith(m + ".") for k in sys.modules)]
+print("RESULT" + json.dumps({
+    "errors": {k: str(v)[-2000:] for k, v in bag.import_errors.items()},
+    "dags": sorted(bag.dag_ids),
+    "sdk_modules": sdk,
+    "timetables": {d: type(bag.get_dag(d).timetable).__name__ for d in bag.dag_ids},
+    "pools": {d: sorted({t.pool for t in bag.get_dag(d).tasks}) for d in bag.dag_ids},
+}))
+""".replace("__SDK__", repr(SDK_MODULES))
+
+
+def parse_dag_folder(tmp_path) -> dict:
+    env = {
+        "PATH": str(Path(sys.executable).parent),
+        "AIRFLOW_HOME": str(tmp_path),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path}/airflow.db",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PARSE, str(DAGS)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    line = next(x for x in reversed(result.stdout.splitlines()) if x.startswith("RESULT"))
+    return json.loads(line[len("RESULT") :])
+
+
+def test_dag_folder_imports_without_errors_connections_or_sdks(tmp_path):
+    parsed = parse_dag_folder(tmp_path)
+    assert parsed["errors"] == {}
+    assert "stripe_hubspot_crm_sync" in parsed["dags"]
+    assert parsed["sdk_modules"] == []
+    assert parsed["timetables"]["stripe_hubspot_crm_sync"] == "CronDataIntervalTimetable"
+    assert parsed["pools"]["stripe_hubspot_crm_sync"] == ["hubspot_api", "stripe_api"]
