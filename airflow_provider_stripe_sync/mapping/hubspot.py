@@ -282,6 +282,27 @@ def _same_value(name: str, wanted: str, existing: str | None) -> bool:
     return False
 
 
+def _rank(customer_id: str | None, created_millis: str | None) -> tuple[int, str]:
+    millis = _millis(created_millis) if created_millis else None
+    return ((millis or 0) // 1000, customer_id or "")
+
+
+def held_by_newer_customer(contact: PlannedContact, existing: Mapping[str, str | None]) -> str | None:
+    """
+    Return the Stripe customer id an existing contact belongs to, when that customer outranks ours.
+
+    The rule of ``plan_contacts`` (the most recently created customer owns a shared email, ties to
+    the greater id) must hold across runs too: one interval may see only the older customer and
+    would otherwise take the contact back from the newer one written by another interval.
+    """
+    held_id = existing.get("stripe_customer_id")
+    if not held_id or held_id == contact.customer_id:
+        return None
+    ours = _rank(contact.customer_id, contact.properties.get("stripe_customer_created"))
+    theirs = _rank(held_id, existing.get("stripe_customer_created"))
+    return held_id if theirs > ours else None
+
+
 def properties_match(wanted: Mapping[str, str], existing: Mapping[str, str | None]) -> bool:
     """
     Tell whether a contact already holds every value we would write.

@@ -15,7 +15,9 @@ from airflow_provider_stripe_sync.mapping.common import normalize_email
 from airflow_provider_stripe_sync.mapping.hubspot import (
     CONTACT_PROPERTY_DEFINITIONS,
     CONTACT_PROPERTY_NAMES,
+    REASON_EMAIL_SHARED,
     PlannedContact,
+    held_by_newer_customer,
     properties_match,
 )
 
@@ -66,6 +68,8 @@ class HubSpotUpsertContactsOperator(BaseOperator):
       value is left alone (``unchanged``), so running an interval again writes nothing;
     - a customer whose email changed updates the contact that carries its Stripe id, by contact id,
       unless the new email already belongs to another contact (then it is reported);
+    - a contact that belongs to a more recently created Stripe customer with the same email is not
+      taken over by an older one seen in another interval (reported, as within one run);
     - the rest are upserted by email;
     - a batch HubSpot refuses (a bad email, a unique value taken) is split in halves until the
       valid records land and each refused one is reported with HubSpot's message.
@@ -197,6 +201,14 @@ class HubSpotUpsertContactsOperator(BaseOperator):
                     contact_id=owner["id"],
                     other_contact_id=holder["id"],
                 )
+                continue
+            winner = (
+                None
+                if email_changed or holder is None
+                else held_by_newer_customer(contact, holder["properties"])
+            )
+            if winner is not None:
+                report.reject(contact.customer_id, REASON_EMAIL_SHARED, winner=winner)
                 continue
             target = owner if email_changed else (holder or owner)
             if target is not None and properties_match(contact.properties, target["properties"]):

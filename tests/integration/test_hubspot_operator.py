@@ -210,6 +210,31 @@ def test_an_email_change_to_another_contacts_email_is_reported(sandbox, tmp_path
     assert contacts(sandbox)[:2] == before
 
 
+def test_an_older_customer_seen_later_does_not_take_the_contact_from_a_newer_one(sandbox, tmp_path):
+    newer = profile(2, "shared@example.com")
+    older = profile(1, " Shared@Example.com ")
+    run(write_records(tmp_path / "day2.jsonl", [newer]))
+    before = contacts(sandbox)
+
+    # Another interval sees the older customer with the same email, but not the newer one.
+    result = run(
+        write_records(tmp_path / "day3.jsonl", [older, profile(3, "customer3@example.com")]), try_number=2
+    )
+
+    assert result == {
+        "upserted": 1,
+        "unchanged": 0,
+        "rejected": 1,
+        "report_uri": f"file://{report_path(tmp_path, 2)}",
+    }
+    assert list(read_records(report_path(tmp_path, 2))) == [
+        {"id": "cus_001", "reason": "email_shared_with_newer_customer", "winner": "cus_002"}
+    ]
+    assert contacts(sandbox)[:1] == before
+    # And the newer customer, seen again, is unchanged.
+    assert run(write_records(tmp_path / "day2.jsonl", [newer]), try_number=3)["unchanged"] == 1
+
+
 def test_ten_secondly_429s_are_waited_out(sandbox, tmp_path):
     sandbox.add_fault(UPSERT, 429, api="hubspot", method="POST", times=2, policyName="TEN_SECONDLY_ROLLING")
 

@@ -8,6 +8,7 @@ from airflow_provider_stripe_sync.mapping.hubspot import (
     PlannedContact,
     Rejection,
     contact_properties,
+    held_by_newer_customer,
     plan_contacts,
     properties_match,
 )
@@ -239,3 +240,23 @@ def test_properties_match_reads_hubspot_shapes():
     assert not properties_match(dict(wanted, stripe_product="Gold"), existing)
     assert not properties_match(dict(wanted, stripe_customer_created="1680893994000"), existing)
     assert not properties_match(dict(wanted, firstname="Ann"), existing)
+
+
+def _planned(customer_id, created):
+    return PlannedContact(
+        customer_id,
+        "x@example.com",
+        {"email": "x@example.com", "stripe_customer_created": str(created * 1000)},
+    )
+
+
+def test_held_by_newer_customer_keeps_the_cross_run_winner():
+    newer = {"stripe_customer_id": "cus_new", "stripe_customer_created": "2026-10-30T21:10:35.000Z"}
+    # 2026-10-30T21:10:35Z is 1793394635.
+    assert held_by_newer_customer(_planned("cus_old", 1793394634), newer) == "cus_new"
+    assert held_by_newer_customer(_planned("cus_zzz", 1793394636), newer) is None
+    # Same second: the greater id wins, as within one run.
+    assert held_by_newer_customer(_planned("cus_aaa", 1793394635), newer) == "cus_new"
+    assert held_by_newer_customer(_planned("cus_zzz", 1793394635), newer) is None
+    assert held_by_newer_customer(_planned("cus_new", 1), newer) is None
+    assert held_by_newer_customer(_planned("cus_old", 1), {"email": "x@example.com"}) is None
