@@ -172,6 +172,61 @@ print("RESULT" + json.dumps(out))
         return _result(self.python(code))
 
 
+class AirflowServices:
+    """
+    A real scheduler, DAG processor and API server for a ``LocalAirflow`` home, as separate processes.
+
+    Used where ``airflow dags test`` is not enough: scheduled runs, runs triggered with no logical date.
+    Everything it starts it stops by process id.
+    """
+
+    def __init__(self, airflow: LocalAirflow, *, port: int, components: tuple[str, ...] = ("api-server", "scheduler", "dag-processor")) -> None:
+        self.airflow = airflow
+        self.port = port
+        self.components = components
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> AirflowServices:
+        logs = self.airflow.home / "service-logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        for component in self.components:
+            args = [str(BIN / "airflow"), component]
+            if component == "api-server":
+                args += ["--host", "127.0.0.1", "--port", str(self.port)]
+            with open(logs / f"{component}.log", "wb") as log:
+                self.processes.append(
+                    subprocess.Popen(args, env=self.airflow.env, cwd=self.airflow.home, stdout=log, stderr=log)
+                )
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+    def log_tail(self, component: str, chars: int = 4000) -> str:
+        return (self.airflow.home / "service-logs" / f"{component}.log").read_text(errors="replace")[-chars:]
+
+
+def services_env(port: int) -> dict[str, str]:
+    """Settings that let a scheduler's workers reach the API server on ``port``."""
+    return {
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "local-test-secret-not-for-production",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__CORE__PARALLELISM": "2",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+    }
+
+
 def _result(stdout: str) -> Any:
     for line in reversed(stdout.splitlines()):
         if line.startswith("RESULT"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cached_property
@@ -63,6 +64,14 @@ def _mask(secret: str) -> None:
     from airflow.sdk.log import mask_secret
 
     mask_secret(secret)
+
+
+def _quiet_sdk_request_log() -> None:
+    # stripe-python logs every request URL at INFO, and list filters put customers' emails in URLs.
+    # Task logs keep INFO, so raise the SDK's logger to WARNING unless someone has set it already.
+    sdk_logger = logging.getLogger("stripe")
+    if sdk_logger.level == logging.NOTSET:
+        sdk_logger.setLevel(logging.WARNING)
 
 
 class StripeHook(BaseHook):
@@ -153,6 +162,7 @@ class StripeHook(BaseHook):
     def client(self) -> StripeClient:
         from stripe import StripeClient
 
+        _quiet_sdk_request_log()
         base = self.base_url
         return StripeClient(
             self.api_key,

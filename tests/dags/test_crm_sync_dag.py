@@ -36,12 +36,13 @@ def run_day(airflow, sandbox, day):
 
 
 def writes(requests):
-    """The requests that change something in Stripe or HubSpot."""
+    """The accepted requests that change something in Stripe or HubSpot."""
     return [
-        (r["method"], r["path"])
+        (r["method"], r["path"], r["status"], r.get("json") or r.get("form"))
         for r in requests
         if r["method"] in ("POST", "PATCH", "DELETE", "PUT")
         and not r["path"].endswith(("/batch/read", "/search"))
+        and r["status"] < 400
     ]
 
 
