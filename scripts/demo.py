@@ -101,7 +101,9 @@ def check(sandbox: SandboxAdmin) -> int:
         f"subscriptions, with distinct emails: {len(expected)}; HubSpot contacts: {len(contacts)}."
     )
     if sorted(contacts) != sorted(expected):
-        print(f"MISMATCH: missing {sorted(expected - set(contacts))[:5]}, extra {sorted(set(contacts) - expected)[:5]}")
+        print(
+            f"MISMATCH: missing {sorted(expected - set(contacts))[:5]}, extra {sorted(set(contacts) - expected)[:5]}"
+        )
         return 1
     print("HubSpot holds exactly one contact per Stripe customer email the demo days touched.")
     return 0

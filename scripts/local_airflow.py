@@ -108,7 +108,12 @@ class LocalAirflow:
         self.run("db", "migrate")
         pools = self.home / "pools.json"
         pools.write_text(
-            json.dumps({name: {"slots": slots, "description": f"Example DAGs' {name} calls"} for name, slots in POOLS.items()})
+            json.dumps(
+                {
+                    name: {"slots": slots, "description": f"Example DAGs' {name} calls"}
+                    for name, slots in POOLS.items()
+                }
+            )
         )
         self.run("pools", "import", str(pools))
 
@@ -180,7 +185,13 @@ class AirflowServices:
     Everything it starts it stops by process id.
     """
 
-    def __init__(self, airflow: LocalAirflow, *, port: int, components: tuple[str, ...] = ("api-server", "scheduler", "dag-processor")) -> None:
+    def __init__(
+        self,
+        airflow: LocalAirflow,
+        *,
+        port: int,
+        components: tuple[str, ...] = ("api-server", "scheduler", "dag-processor"),
+    ) -> None:
         self.airflow = airflow
         self.port = port
         self.components = components
@@ -195,7 +206,9 @@ class AirflowServices:
                 args += ["--host", "127.0.0.1", "--port", str(self.port)]
             with open(logs / f"{component}.log", "wb") as log:
                 self.processes.append(
-                    subprocess.Popen(args, env=self.airflow.env, cwd=self.airflow.home, stdout=log, stderr=log)
+                    subprocess.Popen(
+                        args, env=self.airflow.env, cwd=self.airflow.home, stdout=log, stderr=log
+                    )
                 )
         return self
 

@@ -62,7 +62,9 @@ def make_context(
     try_number: int = 1,
 ) -> dict:
     """A task context with what our operators read: the task instance and the data interval."""
-    ti = SimpleNamespace(dag_id=dag_id, task_id=task_id, run_id=run_id, map_index=map_index, try_number=try_number)
+    ti = SimpleNamespace(
+        dag_id=dag_id, task_id=task_id, run_id=run_id, map_index=map_index, try_number=try_number
+    )
     context = {"ti": ti, "run_id": run_id}
     if interval is not None:
         context["data_interval_start"], context["data_interval_end"] = utc(interval[0]), utc(interval[1])

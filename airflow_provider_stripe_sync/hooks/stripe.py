@@ -287,15 +287,8 @@ class StripeHook(BaseHook):
         params = drop_none(dict(params))
         if params.get("email"):
             params["email"] = str(params["email"]).strip().lower()
-        business_key = str((params.get("metadata") or {}).get(match_metadata_key) or "") or None
-        if business_key and params.get("email"):
-            found = self._match_by_metadata(
-                "customers", {"email": params["email"]}, match_metadata_key, business_key, adopt_unmarked=True
-            )
-            if found is not None:
-                return found, False
-        scope_key = f"customer:{match_metadata_key}={business_key}" if business_key else None
-        return self._create_once("customers", params, scope=scope, business_key=scope_key), True
+        lookup = {"email": params["email"]} if params.get("email") else None
+        return self._ensure("customers", params, match_metadata_key, scope, lookup, adopt_unmarked=True)
 
     def ensure_subscription(
         self,
@@ -315,19 +308,28 @@ class StripeHook(BaseHook):
         params = drop_none(dict(params))
         if not params.get("customer"):
             raise ValueError("A subscription needs params['customer'], the Stripe customer id.")
+        lookup = {"customer": params["customer"], "status": "all"}
+        return self._ensure("subscriptions", params, match_metadata_key, scope, lookup, adopt_unmarked=False)
+
+    def _ensure(
+        self,
+        resource: str,
+        params: dict[str, Any],
+        match_metadata_key: str | None,
+        scope: list[str] | None,
+        lookup: dict[str, Any] | None,
+        *,
+        adopt_unmarked: bool,
+    ) -> tuple[dict[str, Any], bool]:
         business_key = str((params.get("metadata") or {}).get(match_metadata_key) or "") or None
-        if business_key:
+        if business_key and lookup:
             found = self._match_by_metadata(
-                "subscriptions",
-                {"customer": params["customer"], "status": "all"},
-                match_metadata_key,
-                business_key,
-                adopt_unmarked=False,
+                resource, lookup, match_metadata_key, business_key, adopt_unmarked=adopt_unmarked
             )
             if found is not None:
                 return found, False
-        scope_key = f"subscription:{match_metadata_key}={business_key}" if business_key else None
-        return self._create_once("subscriptions", params, scope=scope, business_key=scope_key), True
+        scope_key = f"{resource}:{match_metadata_key}={business_key}" if business_key else None
+        return self._create_once(resource, params, scope=scope, business_key=scope_key), True
 
     def _match_by_metadata(
         self,

@@ -116,7 +116,7 @@ class StripeListNewObjectsOperator(_StripeOperator):
             context,
             base_uri,
             "records",
-            f"{safe_part(account or 'platform')}__{read_window.start}_{read_window.end}.jsonl",
+            f"{safe_part(account or 'platform')}__{self.resource}__{read_window.start}_{read_window.end}.jsonl",
         )
         header = {
             "resource": self.resource,
@@ -220,7 +220,12 @@ class _StripeCreateOperator(_StripeOperator):
     up through the list endpoint (never Search, which lags) and reused when found.
     """
 
-    template_fields: Sequence[str] = ("stripe_conn_id", "stripe_account", "stripe_params", "idempotency_scope")
+    template_fields: Sequence[str] = (
+        "stripe_conn_id",
+        "stripe_account",
+        "stripe_params",
+        "idempotency_scope",
+    )
     template_fields_renderers = {"stripe_params": "json"}
     kind: ClassVar[str]
 

@@ -23,7 +23,9 @@ HOUR = 3600
 
 @pytest.fixture(scope="module")
 def airflow(sandbox_server, tmp_path_factory):
-    local = LocalAirflow(tmp_path_factory.mktemp("airflow"), connections=sandbox_connections(sandbox_server.url))
+    local = LocalAirflow(
+        tmp_path_factory.mktemp("airflow"), connections=sandbox_connections(sandbox_server.url)
+    )
     local.migrate()
     return local
 

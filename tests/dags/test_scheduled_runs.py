@@ -74,7 +74,9 @@ def test_scheduled_and_no_logical_date_runs_read_the_last_full_day(sandbox_serve
     )
     port = free_port()
     airflow = LocalAirflow(
-        tmp_path / "airflow", connections=sandbox_connections(sandbox_server.url), extra_env=services_env(port)
+        tmp_path / "airflow",
+        connections=sandbox_connections(sandbox_server.url),
+        extra_env=services_env(port),
     )
     airflow.migrate()
 
@@ -85,10 +87,19 @@ def test_scheduled_and_no_logical_date_runs_read_the_last_full_day(sandbox_serve
 
     with AirflowServices(airflow, port=port) as services:
         # The DAG is unpaused at creation; with catchup off the scheduler runs its latest full interval.
-        wait_for(lambda: [r for r in runs() if r["run_type"] == "scheduled"], timeout=300, what="a scheduled run", services=services)
+        wait_for(
+            lambda: [r for r in runs() if r["run_type"] == "scheduled"],
+            timeout=300,
+            what="a scheduled run",
+            services=services,
+        )
         airflow.run("dags", "trigger", DAG_ID)
         finished = wait_for(
-            lambda: (lambda rs: rs if len(rs) == 2 and all(r["state"] in ("success", "failed") for r in rs) else None)(runs()),
+            lambda: (
+                lambda rs: (
+                    rs if len(rs) == 2 and all(r["state"] in ("success", "failed") for r in rs) else None
+                )
+            )(runs()),
             timeout=600,
             what="both runs to finish",
             services=services,

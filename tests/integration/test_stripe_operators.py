@@ -65,11 +65,19 @@ def test_paging_keeps_every_filter_expand_and_account_on_every_page(sandbox, tmp
     account = "acct_1PagingTest"
     customer = {"id": "cus_payer", "email": "payer@example.com", "created": B - 10 * HOUR}
     charges = [
-        {"amount": 1000 + n, "currency": "usd", "customer": "cus_payer", "source": "tok_visa", "created": B + n}
+        {
+            "amount": 1000 + n,
+            "currency": "usd",
+            "customer": "cus_payer",
+            "source": "tok_visa",
+            "created": B + n,
+        }
         for n in range(250)
     ]
     sandbox.seed(stripe={"customers": [customer], "charges": charges}, account=account)
-    sandbox.seed(stripe={"charges": [{"amount": 5, "currency": "usd", "source": "tok_visa", "created": B + 5}]})
+    sandbox.seed(
+        stripe={"charges": [{"amount": 5, "currency": "usd", "source": "tok_visa", "created": B + 5}]}
+    )
     sandbox.clear_requests()
 
     result = run(
@@ -108,12 +116,27 @@ def test_subscriptions_are_listed_with_status_all(sandbox, tmp_path):
         stripe={
             "customers": [{"id": "cus_s", "email": "s@example.com", "created": B}],
             "products": [{"id": "prod_s", "name": "Pro", "created": B}],
-            "prices": [{"id": "price_s", "product": "prod_s", "currency": "usd", "unit_amount": 2900,
-                        "recurring": {"interval": "month"}, "created": B}],
+            "prices": [
+                {
+                    "id": "price_s",
+                    "product": "prod_s",
+                    "currency": "usd",
+                    "unit_amount": 2900,
+                    "recurring": {"interval": "month"},
+                    "created": B,
+                }
+            ],
             "subscriptions": [
                 {"id": "sub_live", "customer": "cus_s", "items": [{"price": "price_s"}], "created": B + 1},
-                {"id": "sub_gone", "customer": "cus_s", "items": [{"price": "price_s"}], "created": B + 2,
-                 "status": "canceled", "canceled_at": B + 3, "ended_at": B + 3},
+                {
+                    "id": "sub_gone",
+                    "customer": "cus_s",
+                    "items": [{"price": "price_s"}],
+                    "created": B + 2,
+                    "status": "canceled",
+                    "canceled_at": B + 3,
+                    "ended_at": B + 3,
+                },
             ],
         }
     )
@@ -175,7 +198,8 @@ def test_invalid_request_is_not_retried(sandbox, tmp_path):
 
 def test_publishable_key_is_refused_before_any_request(sandbox, tmp_path, monkeypatch):
     monkeypatch.setenv(
-        "AIRFLOW_CONN_STRIPE_PK", json.dumps({"conn_type": "stripe", "password": "pk_test_1", "host": sandbox.url})
+        "AIRFLOW_CONN_STRIPE_PK",
+        json.dumps({"conn_type": "stripe", "password": "pk_test_1", "host": sandbox.url}),
     )
     sandbox.clear_requests()
     with pytest.raises(ValueError, match="holds a publishable key"):
@@ -195,7 +219,9 @@ def test_create_customer_is_safe_to_repeat_past_the_idempotency_window(sandbox):
     first = operator.execute(make_context())
     again = StripeCreateCustomerOperator(task_id="create", stripe_params=params).execute(make_context())
     sandbox.advance(25 * HOUR)
-    later = StripeCreateCustomerOperator(task_id="create", stripe_params=params).execute(make_context(run_id="other"))
+    later = StripeCreateCustomerOperator(task_id="create", stripe_params=params).execute(
+        make_context(run_id="other")
+    )
 
     assert first["created"] is True and again["created"] is False and later["created"] is False
     assert first["id"] == again["id"] == later["id"]
@@ -225,15 +251,29 @@ def test_create_subscription_finds_the_one_it_made(sandbox):
         stripe={
             "customers": [{"id": "cus_sub", "email": "sub@example.com", "created": B}],
             "products": [{"id": "prod_p", "name": "Pro", "created": B}],
-            "prices": [{"id": "price_p", "product": "prod_p", "currency": "usd", "unit_amount": 2900,
-                        "recurring": {"interval": "month"}, "created": B}],
+            "prices": [
+                {
+                    "id": "price_p",
+                    "product": "prod_p",
+                    "currency": "usd",
+                    "unit_amount": 2900,
+                    "recurring": {"interval": "month"},
+                    "created": B,
+                }
+            ],
         }
     )
-    params = {"customer": "cus_sub", "items": [{"price": "price_p"}], "metadata": {"signup_id": "su_3"},
-              "trial_period_days": 14}
+    params = {
+        "customer": "cus_sub",
+        "items": [{"price": "price_p"}],
+        "metadata": {"signup_id": "su_3"},
+        "trial_period_days": 14,
+    }
     first = StripeCreateSubscriptionOperator(task_id="s", stripe_params=params).execute(make_context())
     sandbox.advance(25 * HOUR)
-    second = StripeCreateSubscriptionOperator(task_id="s", stripe_params=params).execute(make_context(run_id="r2"))
+    second = StripeCreateSubscriptionOperator(task_id="s", stripe_params=params).execute(
+        make_context(run_id="r2")
+    )
     assert (first["created"], second["created"], first["id"] == second["id"]) == (True, False, True)
     [subscription] = sandbox.state()["stripe"]["subscriptions"]
     assert subscription["status"] == "trialing"
@@ -243,19 +283,38 @@ def test_signups_become_customers_and_subscriptions_once(sandbox, tmp_path):
     sandbox.seed(
         stripe={
             "products": [{"id": "prod_pro", "name": "Pro", "created": B}],
-            "prices": [{"id": "price_pro", "product": "prod_pro", "currency": "usd", "unit_amount": 2900,
-                        "recurring": {"interval": "month"}, "lookup_key": "pro_monthly_usd", "created": B}],
+            "prices": [
+                {
+                    "id": "price_pro",
+                    "product": "prod_pro",
+                    "currency": "usd",
+                    "unit_amount": 2900,
+                    "recurring": {"interval": "month"},
+                    "lookup_key": "pro_monthly_usd",
+                    "created": B,
+                }
+            ],
         }
     )
     drop = tmp_path / "signups"
     drop.mkdir()
     rows = [
-        {"signup_id": "su_a", "email": " Grace@Example.com", "name": "Grace Hopper",
-         "signed_up_at": "2026-10-29T01:00:00+00:00", "price_lookup_key": "pro_monthly_usd", "trial_days": 14},
+        {
+            "signup_id": "su_a",
+            "email": " Grace@Example.com",
+            "name": "Grace Hopper",
+            "signed_up_at": "2026-10-29T01:00:00+00:00",
+            "price_lookup_key": "pro_monthly_usd",
+            "trial_days": 14,
+        },
         {"signup_id": "su_b", "email": "alan@example.com", "signed_up_at": "2026-10-29T02:00:00Z"},
         {"signup_id": "su_c", "email": "", "signed_up_at": "2026-10-29T03:00:00Z"},
-        {"signup_id": "su_d", "email": "d@example.com", "signed_up_at": "2026-10-29T04:00:00Z",
-         "price_lookup_key": "gold_monthly_usd"},
+        {
+            "signup_id": "su_d",
+            "email": "d@example.com",
+            "signed_up_at": "2026-10-29T04:00:00Z",
+            "price_lookup_key": "gold_monthly_usd",
+        },
         {"signup_id": "su_e", "email": "later@example.com", "signed_up_at": "2026-10-30T00:00:00Z"},
     ]
     (drop / "day.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -271,8 +330,13 @@ def test_signups_become_customers_and_subscriptions_once(sandbox, tmp_path):
     second = sync("r2")
 
     assert {k: first[k] for k in first if k not in ("report_uri",)} == {
-        "signups": 4, "customers_created": 2, "customers_existing": 0, "subscriptions_created": 1,
-        "subscriptions_existing": 0, "rejected": 2, "window": [B, B + 24 * HOUR],
+        "signups": 4,
+        "customers_created": 2,
+        "customers_existing": 0,
+        "subscriptions_created": 1,
+        "subscriptions_existing": 0,
+        "rejected": 2,
+        "window": [B, B + 24 * HOUR],
     }
     assert (second["customers_created"], second["customers_existing"]) == (0, 2)
     assert (second["subscriptions_created"], second["subscriptions_existing"]) == (0, 1)

@@ -32,7 +32,11 @@ def test_info_validates_against_airflows_schema():
 
 
 def test_entry_point_is_installed():
-    points = [p for p in entry_points(group="apache_airflow_provider") if p.value.startswith("airflow_provider_stripe_sync")]
+    points = [
+        p
+        for p in entry_points(group="apache_airflow_provider")
+        if p.value.startswith("airflow_provider_stripe_sync")
+    ]
     assert [p.value for p in points] == ["airflow_provider_stripe_sync.get_provider_info:get_provider_info"]
 
 

@@ -11,7 +11,9 @@ from airflow_provider_stripe_sync.mapping.hubspot import contact_properties, pla
 from airflow_provider_stripe_sync.records import RecordWriter, read_records
 from tests.contract import specs_dir, stripe_fixtures
 
-pytestmark = pytest.mark.skipif(specs_dir() is None, reason="../shared/specs is absent (set STRIPE_SYNC_SPECS_DIR)")
+pytestmark = pytest.mark.skipif(
+    specs_dir() is None, reason="../shared/specs is absent (set STRIPE_SYNC_SPECS_DIR)"
+)
 
 RESOURCES = ("customer", "subscription", "charge", "balance_transaction")
 

@@ -15,13 +15,17 @@ from airflow_provider_stripe_sync.records import (
 
 def test_records_round_trip_with_header_first(tmp_path):
     target = tmp_path / "a" / "charges.jsonl"
-    with RecordWriter(str(target), header={"resource": "charges", "api_version": "2026-10-28.endive"}) as writer:
+    with RecordWriter(
+        str(target), header={"resource": "charges", "api_version": "2026-10-28.endive"}
+    ) as writer:
         writer.write({"id": "ch_2", "amount": 5000, "currency": "jpy"})
         writer.write_many([{"id": "ch_1", "metadata": {"b": "2", "a": "1"}}])
     assert writer.count == 2
     assert writer.uri == f"file://{target}"
     lines = target.read_text().splitlines()
-    assert json.loads(lines[0]) == {"_stripe_sync": {"api_version": "2026-10-28.endive", "format": 1, "resource": "charges"}}
+    assert json.loads(lines[0]) == {
+        "_stripe_sync": {"api_version": "2026-10-28.endive", "format": 1, "resource": "charges"}
+    }
     assert lines[2] == '{"id":"ch_1","metadata":{"a":"1","b":"2"}}'
     assert list(read_records(writer.uri)) == [
         {"id": "ch_2", "amount": 5000, "currency": "jpy"},

@@ -21,7 +21,10 @@ def test_extras_are_checked_and_coerced():
     [
         ("{not json", "Connection 'c': extra is not valid JSON"),
         ("[1]", "Connection 'c': extra must be a JSON object, got list"),
-        ('{"stripe_acount": "acct_1"}', "unknown extra field(s) stripe_acount; accepted: allow_insecure_host, max_network_retries, stripe_account"),
+        (
+            '{"stripe_acount": "acct_1"}',
+            "unknown extra field(s) stripe_acount; accepted: allow_insecure_host, max_network_retries, stripe_account",
+        ),
         ('{"max_network_retries": "many"}', "extra 'max_network_retries' must be int, got 'many'"),
         ('{"max_network_retries": true}', "extra 'max_network_retries' must be int, got a bool"),
     ],
@@ -44,10 +47,16 @@ def test_bad_extras_name_the_field(extra, message):
     ],
 )
 def test_host_overrides(host, port, expected):
-    assert api_base_url(host, default="https://api.stripe.com", allow_insecure=False, conn_id="c", port=port) == expected
+    assert (
+        api_base_url(host, default="https://api.stripe.com", allow_insecure=False, conn_id="c", port=port)
+        == expected
+    )
 
 
 def test_plain_http_off_loopback_needs_opt_in():
     with pytest.raises(ValueError, match="plain http on a non-loopback address.*allow_insecure_host"):
         api_base_url("http://sandbox:12111", default="x", allow_insecure=False, conn_id="c")
-    assert api_base_url("http://sandbox:12111", default="x", allow_insecure=True, conn_id="c") == "http://sandbox:12111"
+    assert (
+        api_base_url("http://sandbox:12111", default="x", allow_insecure=True, conn_id="c")
+        == "http://sandbox:12111"
+    )

@@ -15,7 +15,10 @@ def test_secret_and_restricted_keys_pass(key):
 @pytest.mark.parametrize(
     "key, message",
     [
-        ("pk_test_abc", "Connection 'c' holds a publishable key (pk_…), which cannot call the API from a server"),
+        (
+            "pk_test_abc",
+            "Connection 'c' holds a publishable key (pk_…), which cannot call the API from a server",
+        ),
         ("", "Connection 'c' has no API key"),
         (None, "Connection 'c' has no API key"),
         ("whsec_abc", "the password is not a Stripe secret (sk_…) or restricted (rk_…) key"),
@@ -33,7 +36,12 @@ def conn_env(monkeypatch, conn_id="stripe_default", **fields):
 
 
 def test_hook_builds_one_client_pointed_at_the_host_with_sdk_retries_off(monkeypatch):
-    conn_env(monkeypatch, password="sk_test_123", host="http://127.0.0.1:9", extra=json.dumps({"stripe_version": "2025-01-01.test", "max_network_retries": 2}))
+    conn_env(
+        monkeypatch,
+        password="sk_test_123",
+        host="http://127.0.0.1:9",
+        extra=json.dumps({"stripe_version": "2025-01-01.test", "max_network_retries": 2}),
+    )
     hook = StripeHook()
     client = hook.get_conn()
     assert client is hook.get_conn()

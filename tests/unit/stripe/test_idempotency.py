@@ -4,8 +4,12 @@ from airflow_provider_stripe_sync.stripe.idempotency import canonical_json, idem
 
 
 def test_same_write_same_key_whatever_the_key_order():
-    a = idempotency_key(scope=["d", "t", "r", -1], method="customers.create", params={"email": "a@b.c", "name": "A"})
-    b = idempotency_key(scope=["d", "t", "r", "-1"], method="customers.create", params={"name": "A", "email": "a@b.c"})
+    a = idempotency_key(
+        scope=["d", "t", "r", -1], method="customers.create", params={"email": "a@b.c", "name": "A"}
+    )
+    b = idempotency_key(
+        scope=["d", "t", "r", "-1"], method="customers.create", params={"name": "A", "email": "a@b.c"}
+    )
     assert a == b
     assert a.startswith("stripe-sync-customers.create-")
     assert len(a) == len("stripe-sync-customers.create-") + 64

@@ -41,7 +41,9 @@ def test_page_size_outside_1_to_100_is_refused(limit):
 
 
 def test_expand_gets_data_prefix_and_depth_counts_it():
-    assert list_expand(["invoice.subscription.default_source"]) == ["data.invoice.subscription.default_source"]
+    assert list_expand(["invoice.subscription.default_source"]) == [
+        "data.invoice.subscription.default_source"
+    ]
     assert list_expand(["data.customer"]) == ["data.customer"]
     with pytest.raises(ValueError, match="5 levels deep; Stripe allows 4"):
         list_expand(["items.data.price.product"])

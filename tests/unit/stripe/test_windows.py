@@ -13,7 +13,9 @@ def test_created_filter_is_half_open_in_integer_seconds():
     assert Window(B - 86400, B).created_filter() == {"gte": B - 86400, "lt": B}
 
 
-@pytest.mark.parametrize("created, first, second", [(B - 1, True, False), (B, False, True), (B + 1, False, True)])
+@pytest.mark.parametrize(
+    "created, first, second", [(B - 1, True, False), (B, False, True), (B + 1, False, True)]
+)
 def test_consecutive_windows_cover_each_second_once(created, first, second):
     a, b = Window(B - 3600, B), Window(B, B + 3600)
     assert (a.start <= created < a.end, b.start <= created < b.end) == (first, second)
@@ -60,7 +62,10 @@ def test_to_epoch_refuses_naive_values_naming_the_field():
 
 
 def test_resolve_window_prefers_explicit_then_interval_then_fallback():
-    interval = {"interval_start": datetime.fromtimestamp(B, timezone.utc), "interval_end": datetime.fromtimestamp(B + 86400, timezone.utc)}
+    interval = {
+        "interval_start": datetime.fromtimestamp(B, timezone.utc),
+        "interval_end": datetime.fromtimestamp(B + 86400, timezone.utc),
+    }
     assert resolve_window(window_start=B - 10, window_end=B, **interval) == Window(B - 10, B)
     assert resolve_window(window_start=None, window_end="None", **interval) == Window(B, B + 86400)
     assert resolve_window(fallback=(B - 86400, B)) == Window(B - 86400, B)
