@@ -19,7 +19,7 @@ demo: install
 	$(BIN)/python scripts/demo.py
 
 test: install lint
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q tests/unit tests/integration tests/dags
 
 lint: install
 	$(BIN)/ruff check airflow_provider_stripe_sync dags tests scripts
