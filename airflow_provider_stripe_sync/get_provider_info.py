@@ -44,6 +44,8 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": "Stripe", "python-modules": [f"{_PACKAGE}.operators.stripe"]},
             {"integration-name": "HubSpot", "python-modules": [f"{_PACKAGE}.operators.hubspot"]},
         ],
+        "sensors": [{"integration-name": "Stripe", "python-modules": [f"{_PACKAGE}.sensors.stripe"]}],
+        "triggers": [{"integration-name": "Stripe", "python-modules": [f"{_PACKAGE}.triggers.stripe"]}],
         "hooks": [
             {"integration-name": "Stripe", "python-modules": [f"{_PACKAGE}.hooks.stripe"]},
             {"integration-name": "HubSpot", "python-modules": [f"{_PACKAGE}.hooks.hubspot"]},

@@ -172,6 +172,35 @@ class StripeHook(BaseHook):
             max_network_retries=0,
         )
 
+    @cached_property
+    def async_client(self) -> StripeClient:
+        """A ``StripeClient`` whose ``*_async`` methods run on httpx, for triggers."""
+        from stripe import HTTPXClient, StripeClient
+
+        _quiet_sdk_request_log()
+        base = self.base_url
+        return StripeClient(
+            self.api_key,
+            stripe_version=self.api_version,
+            base_addresses={"api": base, "files": base, "connect": base, "meter_events": base},
+            max_network_retries=0,
+            http_client=HTTPXClient(),
+        )
+
+    async def aload_connection(self) -> None:
+        """
+        Fetch the connection without blocking the event loop; call it first in a trigger.
+
+        A trigger runs in the triggerer's event loop, where the sync connection lookup can deadlock.
+        """
+        from airflow.sdk.log import amask_secret
+
+        self.connection = await self.aget_connection(self.stripe_conn_id)
+        key = check_api_key(self.connection.password, conn_id=self.stripe_conn_id)
+        await amask_secret(key)
+        # Filling the cached property here keeps the sync mask_secret out of the event loop.
+        self.api_key = key
+
     def request_options(self, *, idempotency_key: str | None = None) -> dict[str, Any]:
         """Return the per-request options: the connected account and the idempotency key."""
         options: dict[str, Any] = {}

@@ -57,7 +57,7 @@ def test_each_connection_type_matches_its_hook(declared):
 
 
 def test_declared_modules_import():
-    for group in ("hooks", "operators"):
+    for group in ("hooks", "operators", "sensors", "triggers"):
         for entry in INFO[group]:
             for module in entry["python-modules"]:
                 importlib.import_module(module)
