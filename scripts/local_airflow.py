@@ -117,17 +117,25 @@ class LocalAirflow:
         )
         self.run("pools", "import", str(pools))
 
-    def dags_test(self, dag_id: str, logical_date: str | None = None, *, conf: dict | None = None) -> str:
-        """Run ``airflow dags test`` and return its output; raises with the output when it fails."""
-        args = ["dags", "test", dag_id]
+    def dags_test_args(self, dag_id: str, logical_date: str | None = None, *, conf: dict | None = None) -> list[str]:
+        """Return the command line of ``airflow dags test``."""
+        args = [str(BIN / "airflow"), "dags", "test", dag_id]
         if logical_date:
             args.append(logical_date)
         if conf:
             args += ["--conf", json.dumps(conf)]
-        result = self.run(*args, check=False)
-        output = result.stdout + result.stderr
+        return args
+
+    def dags_test(self, dag_id: str, logical_date: str | None = None, *, conf: dict | None = None) -> str:
+        """Run ``airflow dags test`` and return its output; raises with the output when it fails."""
+        result = self.run(*self.dags_test_args(dag_id, logical_date, conf=conf)[1:], check=False)
+        return self.check_dags_test(dag_id, logical_date, result.returncode, result.stdout + result.stderr)
+
+    @staticmethod
+    def check_dags_test(dag_id: str, logical_date: str | None, returncode: int, output: str) -> str:
+        """Raise with the output unless a ``dags test`` run finished in success."""
         finished = [line for line in output.splitlines() if "DagRun Finished" in line]
-        if result.returncode != 0 or not finished or "state=success" not in finished[-1]:
+        if returncode != 0 or not finished or "state=success" not in finished[-1]:
             raise RuntimeError(f"airflow dags test {dag_id} {logical_date or ''} failed:\n{output[-12000:]}")
         return output
 
