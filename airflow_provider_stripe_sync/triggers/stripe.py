@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -75,6 +76,8 @@ class StripeNewObjectsTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        # Importing the SDK takes long enough to stall every trigger in the loop: do it off the loop.
+        await asyncio.to_thread(importlib.import_module, "stripe")
         import stripe
 
         from airflow_provider_stripe_sync.hooks.stripe import StripeHook

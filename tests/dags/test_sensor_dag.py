@@ -24,7 +24,9 @@ def charge_checks(sandbox):
 def test_deferrable_sensor_under_dags_test(sandbox_server, tmp_path):
     sandbox = sandbox_server
     sandbox.reset()
-    airflow = LocalAirflow(tmp_path / "airflow", connections=sandbox_connections(sandbox.url), dags_folder=DAG_FILES)
+    airflow = LocalAirflow(
+        tmp_path / "airflow", connections=sandbox_connections(sandbox.url), dags_folder=DAG_FILES
+    )
     airflow.migrate()
     window_start = int(time.time()) - 5
 
