@@ -12,9 +12,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 #: Currencies Stripe sends without minor units.
-ZERO_DECIMAL_CURRENCIES = frozenset(
-    "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
-)
+ZERO_DECIMAL_CURRENCIES = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
 
 #: Currencies Stripe sends with three decimals.
 THREE_DECIMAL_CURRENCIES = frozenset("bhd jod kwd omr tnd".split())
