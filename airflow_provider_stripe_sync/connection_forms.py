@@ -84,3 +84,36 @@ HUBSPOT_CONNECTION_FORM: dict[str, Any] = {
         },
     },
 }
+
+MAILCHIMP_CONNECTION_FORM: dict[str, Any] = {
+    "ui-field-behaviour": {
+        "hidden-fields": ["schema", "login", "port", "extra"],
+        "relabeling": {"password": "API key or OAuth access token", "host": "API base URL (optional)"},
+        "placeholders": {
+            "password": "0123456789abcdef…-us21",
+            "host": "leave empty for https://<dc>.api.mailchimp.com",
+        },
+    },
+    "conn-fields": {
+        "server": {
+            "label": "Data centre",
+            "description": "The server prefix (us21...); taken from an API key's suffix when empty.",
+            "schema": {"type": ["string", "null"]},
+        },
+        "list_id": {
+            "label": "Default audience id",
+            "description": "The audience (list) operators write to when they name none.",
+            "schema": {"type": ["string", "null"]},
+        },
+        "auth": {
+            "label": "Credential kind",
+            "description": "api_key (default) or oauth (the password holds an OAuth access token).",
+            "schema": {"type": ["string", "null"], "enum": ["api_key", "oauth", None]},
+        },
+        "allow_insecure_host": {
+            "label": "Allow plain-http host",
+            "description": "Allow an http:// API base URL that is not on loopback (a sandbox in docker compose).",
+            "schema": {"type": ["boolean", "null"]},
+        },
+    },
+}

@@ -21,7 +21,11 @@ def get_provider_info() -> dict[str, Any]:
     """Return the provider's metadata: its hooks, operators and connection types with their forms."""
     # Airflow calls this while loading its own configuration: import nothing that imports Airflow.
     from airflow_provider_stripe_sync import __version__
-    from airflow_provider_stripe_sync.connection_forms import HUBSPOT_CONNECTION_FORM, STRIPE_CONNECTION_FORM
+    from airflow_provider_stripe_sync.connection_forms import (
+        HUBSPOT_CONNECTION_FORM,
+        MAILCHIMP_CONNECTION_FORM,
+        STRIPE_CONNECTION_FORM,
+    )
 
     return {
         "package-name": "airflow-provider-stripe-sync",
@@ -39,19 +43,27 @@ def get_provider_info() -> dict[str, Any]:
                 "external-doc-url": "https://developers.hubspot.com/docs/api/crm/contacts",
                 "tags": ["service"],
             },
+            {
+                "integration-name": "Mailchimp",
+                "external-doc-url": "https://mailchimp.com/developer/marketing/api/list-members/",
+                "tags": ["service"],
+            },
         ],
         "operators": [
             {"integration-name": "Stripe", "python-modules": [f"{_PACKAGE}.operators.stripe"]},
             {"integration-name": "HubSpot", "python-modules": [f"{_PACKAGE}.operators.hubspot"]},
+            {"integration-name": "Mailchimp", "python-modules": [f"{_PACKAGE}.operators.mailchimp"]},
         ],
         "sensors": [{"integration-name": "Stripe", "python-modules": [f"{_PACKAGE}.sensors.stripe"]}],
         "triggers": [{"integration-name": "Stripe", "python-modules": [f"{_PACKAGE}.triggers.stripe"]}],
         "hooks": [
             {"integration-name": "Stripe", "python-modules": [f"{_PACKAGE}.hooks.stripe"]},
             {"integration-name": "HubSpot", "python-modules": [f"{_PACKAGE}.hooks.hubspot"]},
+            {"integration-name": "Mailchimp", "python-modules": [f"{_PACKAGE}.hooks.mailchimp"]},
         ],
         "connection-types": [
             _connection_type("stripe.StripeHook", "stripe", "Stripe", STRIPE_CONNECTION_FORM),
             _connection_type("hubspot.HubSpotHook", "hubspot", "HubSpot", HUBSPOT_CONNECTION_FORM),
+            _connection_type("mailchimp.MailchimpHook", "mailchimp", "Mailchimp", MAILCHIMP_CONNECTION_FORM),
         ],
     }

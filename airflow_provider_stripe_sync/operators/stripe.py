@@ -307,11 +307,20 @@ class StripeCreateSubscriptionOperator(_StripeCreateOperator):
         return self.hook.ensure_subscription(params, match_metadata_key=self.match_metadata_key, scope=scope)
 
 
+def _touches_customer(record: dict[str, Any]) -> bool:
+    """Whether a subscription, or a charge that succeeded, names a customer to profile."""
+    if not record.get("customer"):
+        return False
+    kind = record.get("object")
+    return kind == "subscription" or (kind == "charge" and record.get("status") == "succeeded")
+
+
 class StripeCustomerProfilesOperator(_StripeOperator):
     """
-    Build one profile record per customer touched by new customers or new subscriptions.
+    Build one profile record per customer touched by new customers, subscriptions or paid charges.
 
-    Reads record files of customers and of subscriptions (as the List New operators write them),
+    Reads record files of customers, subscriptions and charges (as the List New operators write them;
+    a charge counts once it succeeded),
     gathers the customers they name, and writes for each one
     ``{"customer": {...}, "subscriptions": [...every status, newest first...], "products": {id: {...}}}``
     so that a destination can show each customer's current subscription and its product's name.
@@ -341,7 +350,7 @@ class StripeCustomerProfilesOperator(_StripeOperator):
             for record in read_records(uri):
                 if record.get("object") == "customer":
                     customers[record["id"]] = record
-                elif record.get("object") == "subscription" and record.get("customer"):
+                elif _touches_customer(record):
                     customer = record["customer"]
                     customer_id = customer["id"] if isinstance(customer, dict) else customer
                     customers.setdefault(customer_id, None)

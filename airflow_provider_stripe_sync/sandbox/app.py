@@ -16,6 +16,7 @@ from airflow_provider_stripe_sync.sandbox import admin
 from airflow_provider_stripe_sync.sandbox.common import ApiResponse, SandboxRequest
 from airflow_provider_stripe_sync.sandbox.encoding import decode_qs
 from airflow_provider_stripe_sync.sandbox.hubspot_api import HubSpotApi
+from airflow_provider_stripe_sync.sandbox.mailchimp_api import MailchimpApi
 from airflow_provider_stripe_sync.sandbox.state import SandboxState, redact_authorization
 from airflow_provider_stripe_sync.sandbox.stripe_api import StripeApi
 
@@ -32,11 +33,16 @@ class Sandbox:
         self.state = state or SandboxState()
         self.stripe = StripeApi(self.state)
         self.hubspot = HubSpotApi(self.state)
+        self.mailchimp = MailchimpApi(self.state)
         self.apis = {"stripe": self.stripe, "hubspot": self.hubspot}
+        self.apis["mailchimp"] = self.mailchimp
         api_methods = ["GET", "POST", "DELETE", "PATCH", "PUT"]
         routes = [
             Route("/v1/{rest:path}", self._endpoint("stripe"), methods=api_methods),
             Route("/crm/v3/{rest:path}", self._endpoint("hubspot"), methods=api_methods),
+            # Never put "server" in a Mailchimp route: the SDK replaces it in every URL it builds.
+            Route("/3.0/{rest:path}", self._endpoint("mailchimp"), methods=api_methods),
+            *self.mailchimp.admin_routes(),
             *admin.routes(self),
         ]
         self.app = Starlette(routes=routes)
@@ -51,7 +57,7 @@ class Sandbox:
             if response.delay:
                 await asyncio.sleep(response.delay)
             return Response(
-                response.encoded(),
+                b"" if response.status == 204 else response.encoded(),
                 status_code=response.status,
                 headers=response.headers,
                 media_type="application/json",
