@@ -13,6 +13,8 @@ def _files(uri: str) -> list[Any]:
     path = storage_path(uri)
     if path.is_dir():
         return sorted(path.glob("*.jsonl"), key=str)
+    if not path.exists():
+        raise FileNotFoundError(f"signups_uri {uri!r} is neither a sign-ups file nor a folder of *.jsonl files.")
     return [path]
 
 

@@ -55,3 +55,12 @@ def test_record_uris_accepts_one_a_list_or_summaries():
         record_uris([], field="records_uri")
     with pytest.raises(ValueError, match="records_uris must be a record file URI"):
         record_uris(None, field="records_uris")
+
+
+def test_missing_signups_location_is_named(tmp_path):
+    from airflow_provider_stripe_sync.signups import read_signups
+    from airflow_provider_stripe_sync.stripe.windows import Window
+
+    missing = str(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match=f"signups_uri '{missing}' is neither a sign-ups file nor a folder"):
+        list(read_signups(missing, Window(0, 1)))
