@@ -26,6 +26,13 @@ def sandbox_connections(url: str) -> dict[str, dict[str, Any]]:
     return {
         "stripe_default": {"conn_type": "stripe", "password": "sk_test_sandbox_demo", "host": url},
         "hubspot_default": {"conn_type": "hubspot", "password": "pat-sandbox-demo", "host": url},
+        # The sandbox's default audience; any key ending in a data centre works.
+        "mailchimp_default": {
+            "conn_type": "mailchimp",
+            "password": "0123456789abcdef0123456789abcdef-us21",
+            "host": url,
+            "extra": {"list_id": "aud_sandbox"},
+        },
     }
 
 

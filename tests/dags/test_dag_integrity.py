@@ -56,3 +56,10 @@ def test_dag_folder_imports_without_errors_connections_or_sdks(tmp_path):
     assert parsed["timetables"]["stripe_hubspot_crm_sync"] == "CronDataIntervalTimetable"
     # Only the summary task, which calls no API, runs in the default pool.
     assert parsed["pools"]["stripe_hubspot_crm_sync"] == ["default_pool", "hubspot_api", "stripe_api"]
+    assert parsed["timetables"]["stripe_mailchimp_marketing_trigger"] == "CronDataIntervalTimetable"
+    # Only gathering the records and the summary, which call no API, run in the default pool.
+    assert parsed["pools"]["stripe_mailchimp_marketing_trigger"] == [
+        "default_pool",
+        "mailchimp_api",
+        "stripe_api",
+    ]
