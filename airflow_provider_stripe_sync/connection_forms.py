@@ -117,3 +117,51 @@ MAILCHIMP_CONNECTION_FORM: dict[str, Any] = {
         },
     },
 }
+
+XERO_CONNECTION_FORM: dict[str, Any] = {
+    "ui-field-behaviour": {
+        "hidden-fields": ["schema", "port", "extra"],
+        "relabeling": {
+            "login": "Client id",
+            "password": "Client secret",
+            "host": "API base URL (optional)",
+        },
+        "placeholders": {
+            "login": "the Xero app's client id",
+            "host": "leave empty for https://api.xero.com and https://identity.xero.com",
+        },
+    },
+    "conn-fields": {
+        "tenant_id": {
+            "label": "Tenant id",
+            "description": "The organisation to write to; may be empty when the app has only one.",
+            "schema": {"type": ["string", "null"]},
+        },
+        "refresh_token": {
+            "label": "First refresh token",
+            "description": (
+                "From authorising the app once. Xero rotates it on every use: the current one is kept "
+                "in the Variable xero_refresh_token__<conn id>; change this field to re-authorise."
+            ),
+            "schema": {"type": ["string", "null"], "format": "password"},
+        },
+        "grant_type": {
+            "label": "Grant type",
+            "description": "authorization_code (an app a user authorised) or client_credentials (custom connection).",
+            "schema": {
+                "type": ["string", "null"],
+                "enum": ["authorization_code", "client_credentials", None],
+            },
+        },
+        "scope": {
+            "label": "Scopes",
+            "description": "Space-separated OAuth scopes; empty means the accounting scopes the hook needs.",
+            "schema": {"type": ["string", "null"]},
+        },
+        "allow_insecure_host": {
+            "label": "Allow plain-http host",
+            "description": "Allow an http:// API base URL that is not on loopback (a sandbox in docker compose).",
+            "schema": {"type": ["boolean", "null"]},
+        },
+    },
+}

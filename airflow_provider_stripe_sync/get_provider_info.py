@@ -25,6 +25,7 @@ def get_provider_info() -> dict[str, Any]:
         HUBSPOT_CONNECTION_FORM,
         MAILCHIMP_CONNECTION_FORM,
         STRIPE_CONNECTION_FORM,
+        XERO_CONNECTION_FORM,
     )
 
     return {
@@ -44,6 +45,11 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             },
             {
+                "integration-name": "Xero",
+                "external-doc-url": "https://developer.xero.com/documentation/api/accounting/overview",
+                "tags": ["service"],
+            },
+            {
                 "integration-name": "Mailchimp",
                 "external-doc-url": "https://mailchimp.com/developer/marketing/api/list-members/",
                 "tags": ["service"],
@@ -52,6 +58,7 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {"integration-name": "Stripe", "python-modules": [f"{_PACKAGE}.operators.stripe"]},
             {"integration-name": "HubSpot", "python-modules": [f"{_PACKAGE}.operators.hubspot"]},
+            {"integration-name": "Xero", "python-modules": [f"{_PACKAGE}.operators.xero"]},
             {"integration-name": "Mailchimp", "python-modules": [f"{_PACKAGE}.operators.mailchimp"]},
         ],
         "sensors": [{"integration-name": "Stripe", "python-modules": [f"{_PACKAGE}.sensors.stripe"]}],
@@ -59,11 +66,13 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {"integration-name": "Stripe", "python-modules": [f"{_PACKAGE}.hooks.stripe"]},
             {"integration-name": "HubSpot", "python-modules": [f"{_PACKAGE}.hooks.hubspot"]},
+            {"integration-name": "Xero", "python-modules": [f"{_PACKAGE}.hooks.xero"]},
             {"integration-name": "Mailchimp", "python-modules": [f"{_PACKAGE}.hooks.mailchimp"]},
         ],
         "connection-types": [
             _connection_type("stripe.StripeHook", "stripe", "Stripe", STRIPE_CONNECTION_FORM),
             _connection_type("hubspot.HubSpotHook", "hubspot", "HubSpot", HUBSPOT_CONNECTION_FORM),
+            _connection_type("xero.XeroHook", "xero", "Xero", XERO_CONNECTION_FORM),
             _connection_type("mailchimp.MailchimpHook", "mailchimp", "Mailchimp", MAILCHIMP_CONNECTION_FORM),
         ],
     }

@@ -19,6 +19,7 @@ from airflow_provider_stripe_sync.sandbox.hubspot_api import HubSpotApi
 from airflow_provider_stripe_sync.sandbox.mailchimp_api import MailchimpApi
 from airflow_provider_stripe_sync.sandbox.state import SandboxState, redact_authorization
 from airflow_provider_stripe_sync.sandbox.stripe_api import StripeApi
+from airflow_provider_stripe_sync.sandbox.xero_api import XeroApi
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ class Sandbox:
         self.mailchimp = MailchimpApi(self.state)
         self.apis = {"stripe": self.stripe, "hubspot": self.hubspot}
         self.apis["mailchimp"] = self.mailchimp
+        self.xero = XeroApi(self.state)
+        self.apis["xero"] = self.xero
         api_methods = ["GET", "POST", "DELETE", "PATCH", "PUT"]
         routes = [
             Route("/v1/{rest:path}", self._endpoint("stripe"), methods=api_methods),
@@ -43,6 +46,12 @@ class Sandbox:
             # Never put "server" in a Mailchimp route: the SDK replaces it in every URL it builds.
             Route("/3.0/{rest:path}", self._endpoint("mailchimp"), methods=api_methods),
             *self.mailchimp.admin_routes(),
+            Route("/connect/token", self._endpoint("xero"), methods=["POST"]),
+            # Xero's paths are case-insensitive; its SDK asks for /Connections.
+            Route("/connections", self._endpoint("xero"), methods=["GET"]),
+            Route("/Connections", self._endpoint("xero"), methods=["GET"]),
+            Route("/api.xro/2.0/{rest:path}", self._endpoint("xero"), methods=api_methods),
+            *self.xero.admin_routes(),
             *admin.routes(self),
         ]
         self.app = Starlette(routes=routes)

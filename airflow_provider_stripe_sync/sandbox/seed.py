@@ -31,6 +31,11 @@ STRIPE_SEEDERS = [
         res.create_subscription,
         {"items", "trial_period_days", "payment_behavior", "metadata", "status", "canceled_at", "ended_at"},
     ),
+    (
+        "balance_transactions",
+        res.create_balance_transaction,
+        {"type", "reporting_category", "fee_details", "payout", "source", "description"},
+    ),
 ]
 
 

@@ -421,7 +421,7 @@ def list_balance_transactions(ctx: Ctx) -> Any:
     p = ctx.params
     preds = [_eq(p, "type"), _eq(p, "currency"), _eq(p, "source")]
     if p.get("payout"):
-        preds.append(lambda o: False)
+        preds.append(lambda o: ctx.store.payout_of.get(o["id"]) == p["payout"])
     return paginate(ctx, "balance_transactions", "/v1/balance_transactions", _all(*preds))
 
 

@@ -232,6 +232,8 @@ class StripeAccountStore:
         self.idempotency_key: str | None = None
         #: Currencies this account settles in (None: every currency settles in itself).
         self.settlement_currencies: tuple[str, ...] | None = None
+        #: The payout that paid out each balance transaction (``balance_transactions?payout=``).
+        self.payout_of: dict[str, str] = {}
 
     # -- basics -------------------------------------------------------------------------------------
 

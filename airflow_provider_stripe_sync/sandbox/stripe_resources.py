@@ -797,3 +797,48 @@ def cancel_subscription(
 def currency_exponent(currency: str) -> int:
     """Number of minor-unit digits of a currency."""
     return 0 if currency.lower() in ZERO_DECIMAL else 2
+
+
+def create_balance_transaction(
+    store: StripeAccountStore,
+    params: dict[str, Any],
+    created: int | None = None,
+    obj_id: str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Seed a balance transaction of any reporting category (dispute, fee, payout, topup...).
+
+    ``fee_details`` (each ``{"type", "amount", "description"}``) make up the fee; ``payout`` names the
+    payout that paid it out, for ``balance_transactions?payout=``.
+    """
+    currency = _currency(_require(params, "currency"))
+    amount = to_int(_require(params, "amount"), "amount")
+    category = str(params.get("reporting_category") or params.get("type") or "adjustment")
+    details = [
+        {
+            "amount": to_int(d["amount"], "fee_details"),
+            "application": None,
+            "currency": currency,
+            "description": d.get("description") or "Stripe processing fees",
+            "type": d.get("type") or "stripe_fee",
+        }
+        for d in params.get("fee_details") or []
+    ]
+    txn = store.balance_transaction(
+        type_=str(params.get("type") or category),
+        amount=amount,
+        currency=currency,
+        source=params.get("source"),
+        created=int(created) if created is not None else store.now,
+        description=params.get("description"),
+        fee=sum(d["amount"] for d in details),
+    )
+    txn["reporting_category"] = category
+    txn["fee_details"] = details
+    if obj_id:
+        store.objects["balance_transactions"].pop(txn["id"])
+        txn["id"] = obj_id
+        store.put("balance_transactions", txn)
+    if params.get("payout"):
+        store.payout_of[txn["id"]] = str(params["payout"])
+    return txn

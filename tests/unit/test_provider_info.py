@@ -15,9 +15,15 @@ from airflow_provider_stripe_sync.hooks.base import ALLOW_INSECURE_HOST
 from airflow_provider_stripe_sync.hooks.hubspot import HUBSPOT_EXTRAS
 from airflow_provider_stripe_sync.hooks.mailchimp import MAILCHIMP_EXTRAS
 from airflow_provider_stripe_sync.hooks.stripe import STRIPE_EXTRAS
+from airflow_provider_stripe_sync.hooks.xero import XERO_EXTRAS
 
 INFO = get_provider_info()
-EXTRAS = {"stripe": STRIPE_EXTRAS, "hubspot": HUBSPOT_EXTRAS, "mailchimp": MAILCHIMP_EXTRAS}
+EXTRAS = {
+    "stripe": STRIPE_EXTRAS,
+    "hubspot": HUBSPOT_EXTRAS,
+    "mailchimp": MAILCHIMP_EXTRAS,
+    "xero": XERO_EXTRAS,
+}
 
 
 def load(dotted: str):
