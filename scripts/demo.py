@@ -51,6 +51,17 @@ def run_day(airflow: LocalAirflow, sandbox: SandboxAdmin, day: datetime) -> dict
     return airflow.last_run("stripe_hubspot_crm_sync", xcom_tasks=("summarize",))["xcom"]["summarize"]
 
 
+def run_marketing_day(airflow: LocalAirflow, sandbox: SandboxAdmin, day: datetime) -> dict:
+    """Run the marketing trigger over the whole day starting at ``day`` and return its summary."""
+    day_end = day + timedelta(days=1)
+    sandbox.set_clock(int((day_end + RUN_DELAY).timestamp()))
+    # The DAG is hourly; the params widen its window to the demo's day.
+    conf = {"window_start": day.isoformat(), "window_end": day_end.isoformat()}
+    airflow.dags_test("stripe_mailchimp_marketing_trigger", day_end.isoformat(), conf=conf)
+    run = airflow.last_run("stripe_mailchimp_marketing_trigger", xcom_tasks=("summarize",))
+    return run["xcom"]["summarize"]
+
+
 def main() -> int:
     home = REPO / ".demo" / "airflow"
     shutil.rmtree(home, ignore_errors=True)
@@ -69,7 +80,16 @@ def main() -> int:
                 f"{summary['hubspot_contacts_upserted']} (unchanged {summary['hubspot_contacts_unchanged']}, "
                 f"reported {summary['hubspot_records_rejected']})"
             )
-        return check(sandbox)
+        result = check(sandbox)
+        for day in DAYS:
+            summary = run_marketing_day(airflow, sandbox, day)
+            print(
+                f"{day.date()} marketing: {summary['stripe_charges_read']} charges and "
+                f"{summary['stripe_subscriptions_read']} subscriptions read; Mailchimp members written: "
+                f"{summary['mailchimp_members_upserted']} (unchanged {summary['mailchimp_members_unchanged']}, "
+                f"reported {summary['mailchimp_records_rejected']})"
+            )
+        return result
     finally:
         process.terminate()
         process.wait(timeout=10)
