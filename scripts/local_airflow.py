@@ -33,6 +33,14 @@ def sandbox_connections(url: str) -> dict[str, dict[str, Any]]:
             "host": url,
             "extra": {"list_id": "aud_sandbox"},
         },
+        # The refresh token a reset sandbox accepts; the hook keeps the rotated ones in a Variable.
+        "xero_default": {
+            "conn_type": "xero",
+            "login": "sandbox-client-id",
+            "password": "sandbox-client-secret",
+            "host": url,
+            "extra": {"refresh_token": "xero-sandbox-seed-refresh-token"},
+        },
     }
 
 

@@ -63,3 +63,5 @@ def test_dag_folder_imports_without_errors_connections_or_sdks(tmp_path):
         "mailchimp_api",
         "stripe_api",
     ]
+    assert parsed["timetables"]["stripe_xero_reconciliation"] == "CronDataIntervalTimetable"
+    assert parsed["pools"]["stripe_xero_reconciliation"] == ["default_pool", "stripe_api", "xero_api"]
