@@ -299,3 +299,20 @@ def test_a_thousand_members_go_through_the_batch_endpoint(mailchimp, tmp_path):
         ["customer"],
         {"FNAME": "Person0", "LNAME": "Number0"},
     )
+
+
+def test_a_batch_where_every_operation_errored_fails_with_each_one_reported(mailchimp, tmp_path):
+    records = [profile(customer(n, f"test{n}@test.com")) for n in range(500)]
+    with pytest.raises(AllRecordsRejectedError, match="All 500 records were rejected"):
+        run(write(tmp_path / "p.jsonl", "customer_profiles", records), tmp_path)
+    [report] = list((tmp_path / "out" / "reports").rglob("*.jsonl"))
+    lines = list(read_records(str(report)))
+    assert len(lines) == 500
+    assert {line["reason"] for line in lines} == {"fake_or_invalid_email"}
+    assert sorted(line["operation_id"] for line in lines) == sorted(f"member-{n}" for n in range(500))
+
+
+def test_test_connection_pings_the_sandbox(mailchimp):
+    from airflow_provider_stripe_sync.hooks.mailchimp import MailchimpHook
+
+    assert MailchimpHook().test_connection() == (True, "Connection to Mailchimp works: ping answered.")
