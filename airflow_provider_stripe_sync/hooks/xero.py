@@ -270,7 +270,7 @@ class XeroHook(BaseHook):
         if grant_type == AUTHORIZATION_CODE and not extras.get("refresh_token"):
             raise ValueError(
                 f"Connection {self.xero_conn_id!r} has no refresh_token: authorise the app once "
-                "(stripe-sync-xero-authorize) and put the refresh token in the connection."
+                "(python -m airflow_provider_stripe_sync.xero_authorize) and put the refresh token in the connection."
             )
         allow_insecure = bool(extras.get(ALLOW_INSECURE_HOST))
         identity = api_base_url(
@@ -424,7 +424,7 @@ class XeroHook(BaseHook):
             f"Xero answered invalid_grant for the refresh token of connection {self.xero_conn_id!r}, and "
             f"the one stored in Variable {token_key(self.xero_conn_id)!r} too: it expired (60 days unused) or "
             "was used by another process more than 30 minutes ago. Re-authorise the app "
-            "(stripe-sync-xero-authorize) and put the new refresh token in the connection.",
+            "(python -m airflow_provider_stripe_sync.xero_authorize) and put the new refresh token in the connection.",
             status=400,
         )
 

@@ -403,3 +403,31 @@ def test_a_wrong_tenant_is_reported_by_test_connection(xero, monkeypatch):
     ok, message = XeroHook().test_connection()
     assert not ok
     assert "not one this app is connected to" in message
+
+
+def test_the_authorize_helper_prints_a_connection_the_hook_can_use(xero, monkeypatch, capsys):
+    from airflow_provider_stripe_sync import xero_authorize
+
+    code = xero_admin(xero, "codes", {})["code"]
+    monkeypatch.setenv("XERO_CLIENT_SECRET", "sandbox-client-secret")
+    argv = [
+        "--client-id",
+        "sandbox-client-id",
+        "--code",
+        code,
+        "--identity-url",
+        xero.url,
+        "--api-url",
+        xero.url,
+    ]
+    assert xero_authorize.main(argv) == 0
+
+    printed = capsys.readouterr().out
+    assert "Organisation: Sandbox Trading Ltd (tenant id 3f6d9a2e-5b1c-4e8f-9a7d-0c2b4e6f8a10)" in printed
+    extra = json.loads(printed.split("--conn-extra '")[1].split("'")[0])
+    assert extra["tenant_id"] == "3f6d9a2e-5b1c-4e8f-9a7d-0c2b4e6f8a10"
+    monkeypatch.setenv("AIRFLOW_CONN_XERO_DEFAULT", xero_connection(xero.url, **extra))
+    assert XeroHook().test_connection()[0]
+    # A code works once.
+    with pytest.raises(SystemExit, match="refused the code"):
+        xero_authorize.main(argv)
