@@ -20,7 +20,8 @@ A manual run with no data interval reads the ``window_start``/``window_end`` par
 full hour before the run. Re-running an interval writes nothing new.
 
 Connections: ``stripe_default`` and ``mailchimp_default`` (its ``list_id`` extra names the
-audience). Pools: ``stripe_api`` and ``mailchimp_api``. Parsing this file imports no SDK and looks
+audience). Pools: ``stripe_api`` and ``mailchimp_api`` (10 slots, one per Mailchimp connection; the
+upsert task takes 4). Parsing this file imports no SDK and looks
 up no connection.
 """
 
@@ -38,6 +39,7 @@ from airflow_provider_stripe_sync.operators.stripe import (
 from airflow_provider_stripe_sync.sensors.stripe import StripeNewChargesSensor, StripeNewSubscriptionsSensor
 
 WINDOW = {"window_start": "{{ params.window_start }}", "window_end": "{{ params.window_end }}"}
+MAILCHIMP_CONNECTIONS = 4
 SENSOR = {"pool": "stripe_api", "mode": "reschedule", "poke_interval": 60, "timeout": 3600}
 
 
@@ -96,7 +98,11 @@ with DAG(
             " + ti.xcom_pull(task_ids='gather_trigger_records') }}"
         ),
         consent_metadata_key="marketing_opt_in",
+        # One pool slot per connection: a 10-slot pool keeps every task together under Mailchimp's
+        # limit of 10 simultaneous connections per account.
+        max_connections=MAILCHIMP_CONNECTIONS,
         pool="mailchimp_api",
+        pool_slots=MAILCHIMP_CONNECTIONS,
         outlets=[Asset(name="mailchimp_audience_members", uri="mailchimp://audience/members")],
     )
     triggers >> profiles >> members

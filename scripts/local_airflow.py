@@ -17,8 +17,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
-#: The pools the example DAGs use, with their slots.
-POOLS = {"stripe_api": 4, "hubspot_api": 2, "xero_api": 1, "mailchimp_api": 4}
+#: The pools the example DAGs use, with their slots. A mailchimp_api slot is one connection:
+#: Mailchimp allows 10 at once per account.
+POOLS = {"stripe_api": 4, "hubspot_api": 2, "xero_api": 1, "mailchimp_api": 10}
 
 
 def sandbox_connections(url: str) -> dict[str, dict[str, Any]]:
