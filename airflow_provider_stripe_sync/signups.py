@@ -14,7 +14,9 @@ def _files(uri: str) -> list[Any]:
     if path.is_dir():
         return sorted(path.glob("*.jsonl"), key=str)
     if not path.exists():
-        raise FileNotFoundError(f"signups_uri {uri!r} is neither a sign-ups file nor a folder of *.jsonl files.")
+        raise FileNotFoundError(
+            f"signups_uri {uri!r} is neither a sign-ups file nor a folder of *.jsonl files."
+        )
     return [path]
 
 
@@ -26,6 +28,9 @@ def _problem(signup: dict[str, Any]) -> str | None:
         return "missing_email"
     if "@" not in email or " " in email:
         return "invalid_email"
+    trial_days = signup.get("trial_days")
+    if trial_days not in (None, "") and not (str(trial_days).isdigit() and not isinstance(trial_days, bool)):
+        return "invalid_trial_days"
     return None
 
 

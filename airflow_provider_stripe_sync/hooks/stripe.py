@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -14,6 +15,7 @@ from airflow_provider_stripe_sync.connection_forms import STRIPE_CONNECTION_FORM
 from airflow_provider_stripe_sync.exceptions import StripeRequestError
 from airflow_provider_stripe_sync.hooks.base import api_base_url, connection_extras
 from airflow_provider_stripe_sync.stripe.listing import drop_none, iter_pages, window_list_params
+from airflow_provider_stripe_sync.stripe.ratelimit import DEFAULT_RATE, RateLimiter, shared_limiter
 from airflow_provider_stripe_sync.stripe.resources import listable
 from airflow_provider_stripe_sync.stripe.retry import RetryPolicy
 
@@ -64,6 +66,12 @@ def _mask(secret: str) -> None:
     from airflow.sdk.log import mask_secret
 
     mask_secret(secret)
+
+
+def _was_replayed(obj: Any) -> bool:
+    """Whether Stripe answered from its idempotency cache (the object existed already)."""
+    headers = getattr(getattr(obj, "last_response", None), "headers", None) or {}
+    return any(key.lower() == "idempotent-replayed" and value == "true" for key, value in headers.items())
 
 
 def _quiet_sdk_request_log() -> None:
@@ -152,7 +160,19 @@ class StripeHook(BaseHook):
         retries = self.extras.get("max_network_retries", 5)
         if retries < 0:
             raise ValueError(f"Connection {self.stripe_conn_id!r}: max_network_retries must be 0 or more.")
-        return RetryPolicy(max_retries=retries)
+        return RetryPolicy(max_retries=retries, on_rate_limited=lambda err: self.rate_limiter.slow_down())
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        """
+        The process-wide limiter for this account: ``requests_per_second`` from the connection, or
+        20/s for test keys and 80/s for live keys (Stripe allows 25 and 100).
+        """
+        rate = self.extras.get("requests_per_second") or DEFAULT_RATE[self.livemode]
+        if rate <= 0:
+            raise ValueError(f"Connection {self.stripe_conn_id!r}: requests_per_second must be more than 0.")
+        account = self.stripe_account or f"key:{hashlib.sha256(self.api_key.encode()).hexdigest()[:16]}"
+        return shared_limiter(f"{self.base_url}|{account}", float(rate))
 
     def get_conn(self) -> StripeClient:
         """Return the hook's ``StripeClient``, built once."""
@@ -232,8 +252,15 @@ class StripeHook(BaseHook):
         :param idempotency_key: sent as the ``Idempotency-Key`` header, never in the parameters.
         """
         options = self.request_options(idempotency_key=idempotency_key)
-        result = self.retry_policy.call(lambda: send(options), description=description)
+        result = self.retry_policy.call(self._limited(lambda: send(options)), description=description)
         return result.to_dict(for_json=True) if hasattr(result, "to_dict") else dict(result)
+
+    def _limited(self, send: Callable[..., Any]) -> Callable[..., Any]:
+        def limited(*args: Any, **kwargs: Any) -> Any:
+            self.rate_limiter.acquire()
+            return send(*args, **kwargs)
+
+        return limited
 
     def iter_window(
         self,
@@ -260,7 +287,7 @@ class StripeHook(BaseHook):
         service = self.service(resource)
         options = self.request_options()
         yield from iter_pages(
-            lambda page_params: service.list(params=page_params, options=options),
+            self._limited(lambda page_params: service.list(params=page_params, options=options)),
             params,
             retry=self.retry_policy,
             description=f"list {resource}",
@@ -273,7 +300,7 @@ class StripeHook(BaseHook):
         service = self.service(resource)
         options = self.request_options()
         pages = iter_pages(
-            lambda page_params: service.list(params=page_params, options=options),
+            self._limited(lambda page_params: service.list(params=page_params, options=options)),
             {"limit": 100, **params},
             retry=self.retry_policy,
             description=description or f"list {resource}",
@@ -283,18 +310,23 @@ class StripeHook(BaseHook):
 
     def _create_once(
         self, resource: str, params: dict[str, Any], *, scope: list[str] | None, business_key: str | None
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], bool]:
+        """Create with a deterministic key; return the object and whether this call created it."""
         from airflow_provider_stripe_sync.stripe.idempotency import idempotency_key
 
         method = f"{resource}.create"
         key_scope = ["business-key", business_key] if business_key else list(scope or [])
         key = idempotency_key(scope=key_scope, method=method, params=params)
         service = self.service(resource)
-        return self.call(
-            lambda options: service.create(params=params, options=options),
-            description=f"create {resource.rstrip('s')}",
-            idempotency_key=key,
-        )
+        replayed = []
+
+        def send(options: dict[str, Any]) -> Any:
+            obj = service.create(params=params, options=options)
+            replayed.append(_was_replayed(obj))
+            return obj
+
+        obj = self.call(send, description=f"create {resource.rstrip('s')}", idempotency_key=key)
+        return obj, not replayed[-1]
 
     def ensure_customer(
         self,
@@ -314,10 +346,18 @@ class StripeHook(BaseHook):
         :returns: the customer and whether it was created now.
         """
         params = drop_none(dict(params))
-        if params.get("email"):
-            params["email"] = str(params["email"]).strip().lower()
-        lookup = {"email": params["email"]} if params.get("email") else None
-        return self._ensure("customers", params, match_metadata_key, scope, lookup, adopt_unmarked=True)
+        given_email = str(params.get("email") or "").strip()
+        if given_email:
+            params["email"] = given_email.lower()
+        elif (params.get("metadata") or {}).get(match_metadata_key):
+            raise ValueError(
+                f"A customer identified by metadata.{match_metadata_key} needs an email: it is the only "
+                "list filter that can find the customer again once Stripe has forgotten the idempotency "
+                "key (24 hours), and Search lags."
+            )
+        # Stripe's email filter is case-sensitive: look under the address as given, too.
+        lookups = [{"email": email} for email in dict.fromkeys([params.get("email"), given_email]) if email]
+        return self._ensure("customers", params, match_metadata_key, scope, lookups, adopt_unmarked=True)
 
     def ensure_subscription(
         self,
@@ -337,8 +377,8 @@ class StripeHook(BaseHook):
         params = drop_none(dict(params))
         if not params.get("customer"):
             raise ValueError("A subscription needs params['customer'], the Stripe customer id.")
-        lookup = {"customer": params["customer"], "status": "all"}
-        return self._ensure("subscriptions", params, match_metadata_key, scope, lookup, adopt_unmarked=False)
+        lookups = [{"customer": params["customer"], "status": "all"}]
+        return self._ensure("subscriptions", params, match_metadata_key, scope, lookups, adopt_unmarked=False)
 
     def _ensure(
         self,
@@ -346,19 +386,20 @@ class StripeHook(BaseHook):
         params: dict[str, Any],
         match_metadata_key: str | None,
         scope: list[str] | None,
-        lookup: dict[str, Any] | None,
+        lookups: list[dict[str, Any]],
         *,
         adopt_unmarked: bool,
     ) -> tuple[dict[str, Any], bool]:
         business_key = str((params.get("metadata") or {}).get(match_metadata_key) or "") or None
-        if business_key and lookup:
-            found = self._match_by_metadata(
-                resource, lookup, match_metadata_key, business_key, adopt_unmarked=adopt_unmarked
-            )
-            if found is not None:
-                return found, False
+        if business_key:
+            for lookup in lookups:
+                found = self._match_by_metadata(
+                    resource, lookup, match_metadata_key, business_key, adopt_unmarked=adopt_unmarked
+                )
+                if found is not None:
+                    return found, False
         scope_key = f"{resource}:{match_metadata_key}={business_key}" if business_key else None
-        return self._create_once(resource, params, scope=scope, business_key=scope_key), True
+        return self._create_once(resource, params, scope=scope, business_key=scope_key)
 
     def _match_by_metadata(
         self,

@@ -16,6 +16,7 @@ from airflow_provider_stripe_sync.context import (
     task_file_path,
     window_from_context,
 )
+from airflow_provider_stripe_sync.exceptions import StripeRequestError
 from airflow_provider_stripe_sync.hooks.stripe import StripeHook
 from airflow_provider_stripe_sync.records import RecordWriter
 from airflow_provider_stripe_sync.stripe.listing import validate_page_size
@@ -426,7 +427,9 @@ class StripeCreateCustomersFromSignupsOperator(_StripeOperator):
     ``signed_up_at`` falls in ``[window_start, window_end)`` are processed. Each becomes a customer
     carrying ``metadata.signup_id`` (found again, never duplicated, on any later run) and, with a
     price, a subscription carrying the same metadata. A sign-up that cannot be processed (no email,
-    unknown price) goes to the report; the others still land.
+    an unknown price, a trial that is not a whole number of days, anything else Stripe refuses) goes
+    to the report; the others still land. Rate limits and outages that outlast the retries fail the
+    task, so that Airflow retries it; nothing is created twice when it does.
 
     :param signups_uri: a sign-ups file or folder, local or any fsspec URI.
     :param window_start: start of the window; default from the run, as for the List New operators.
@@ -481,7 +484,14 @@ class StripeCreateCustomersFromSignupsOperator(_StripeOperator):
                 if problem:
                     report.reject(signup.get("signup_id"), problem, signup_id=signup.get("signup_id"))
                     continue
-                self._process(signup, prices, counts, report)
+                try:
+                    self._process(signup, prices, counts, report)
+                except StripeRequestError as err:
+                    # Stripe refused this sign-up (an unknown price, say): report it, go on with the
+                    # others. Rate limits and outages that outlast the retries fail the task instead.
+                    if err.http_status is None or err.http_status == 429 or err.http_status >= 500:
+                        raise
+                    report.reject(signup["signup_id"], "stripe_rejected", message=str(err))
         self.log.info(
             "Processed %d sign-ups in %s: %d customers created, %d found, %d subscriptions created, "
             "%d found, %d rejected.",

@@ -348,3 +348,74 @@ def test_signups_become_customers_and_subscriptions_once(sandbox, tmp_path):
     state = sandbox.state()["stripe"]
     assert sorted(c["email"] for c in state["customers"]) == ["alan@example.com", "grace@example.com"]
     assert [s["metadata"]["signup_id"] for s in state["subscriptions"]] == ["su_a"]
+
+
+def test_a_repeated_create_in_the_same_task_run_is_one_object_reported_as_replayed(sandbox):
+    params = {"email": "same@example.com", "name": "Same"}
+    first = StripeCreateCustomerOperator(task_id="t", stripe_params=params).execute(make_context())
+    second = StripeCreateCustomerOperator(task_id="t", stripe_params=params).execute(make_context())
+    other = StripeCreateCustomerOperator(task_id="t", stripe_params={**params, "name": "Other"}).execute(
+        make_context()
+    )
+    assert (first["created"], second["created"], other["created"]) == (True, False, True)
+    assert first["id"] == second["id"] != other["id"]
+    posts = [r for r in stripe_requests(sandbox) if r["method"] == "POST"]
+    keys = [p["headers"]["idempotency-key"] for p in posts]
+    assert keys[0] == keys[1] != keys[2]
+    assert len(sandbox.state()["stripe"]["customers"]) == 2
+
+
+def test_a_business_key_without_an_email_is_refused_before_any_request(sandbox):
+    sandbox.clear_requests()
+    operator = StripeCreateCustomerOperator(
+        task_id="t", stripe_params={"name": "Ada", "metadata": {"signup_id": "su_9"}}
+    )
+    with pytest.raises(ValueError, match="metadata.signup_id needs an email"):
+        operator.execute(make_context())
+    assert stripe_requests(sandbox) == []
+
+
+def test_an_existing_customer_with_a_mixed_case_email_is_adopted(sandbox):
+    # Stripe's email filter is case-sensitive, so the address is looked up as given and lower-cased.
+    sandbox.seed(stripe={"customers": [{"id": "cus_pre", "email": "Mixed@X.com", "created": B}]})
+    result = StripeCreateCustomerOperator(
+        task_id="t", stripe_params={"email": " Mixed@X.com", "metadata": {"signup_id": "su_6"}}
+    ).execute(make_context())
+    assert (result["id"], result["created"]) == ("cus_pre", False)
+    assert [c["id"] for c in sandbox.state()["stripe"]["customers"]] == ["cus_pre"]
+
+
+def test_signups_stripe_refuses_are_reported_and_the_rest_land(sandbox, tmp_path):
+    rows = [
+        {"signup_id": "su_ok1", "email": "ok1@example.com", "signed_up_at": "2026-10-29T01:00:00Z"},
+        {
+            "signup_id": "su_bad_price",
+            "email": "bp@example.com",
+            "signed_up_at": "2026-10-29T02:00:00Z",
+            "price": "price_nope",
+        },
+        {
+            "signup_id": "su_bad_trial",
+            "email": "bt@example.com",
+            "signed_up_at": "2026-10-29T03:00:00Z",
+            "price": "price_nope",
+            "trial_days": "fourteen",
+        },
+        {"signup_id": "su_ok2", "email": "ok2@example.com", "signed_up_at": "2026-10-29T04:00:00Z"},
+    ]
+    drop = tmp_path / "signups.jsonl"
+    drop.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = StripeCreateCustomersFromSignupsOperator(
+        task_id="signups", signups_uri=str(drop), report_uri=str(tmp_path)
+    ).execute(make_context(interval=(B, B + 24 * HOUR)))
+
+    assert (result["signups"], result["customers_created"], result["rejected"]) == (4, 3, 2)
+    report = [json.loads(line) for line in open(result["report_uri"].removeprefix("file://"))]
+    assert [(r["id"], r["reason"]) for r in report] == [
+        ("su_bad_price", "stripe_rejected"),
+        ("su_bad_trial", "invalid_trial_days"),
+    ]
+    assert "No such price: 'price_nope'" in report[0]["message"]
+    emails = sorted(c["email"] for c in sandbox.state()["stripe"]["customers"])
+    # The refused sign-up's customer exists; the next run finds it instead of making another.
+    assert emails == ["bp@example.com", "ok1@example.com", "ok2@example.com"]
