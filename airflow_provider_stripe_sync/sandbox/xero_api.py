@@ -345,7 +345,6 @@ class XeroState:
             "BankAccount": {"AccountID": bank["AccountID"], "Code": bank["Code"], "Name": bank["Name"]},
             "IsReconciled": False,
             "Date": ms_date(when),
-            "DateString": when.isoformat() + "T00:00:00",
             "Reference": body.get("Reference") or "",
             "CurrencyCode": currency,
             "CurrencyRate": 1.0,

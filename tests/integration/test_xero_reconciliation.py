@@ -431,3 +431,35 @@ def test_the_authorize_helper_prints_a_connection_the_hook_can_use(xero, monkeyp
     # A code works once.
     with pytest.raises(SystemExit, match="refused the code"):
         xero_authorize.main(argv)
+
+
+def test_the_sandbox_ledger_has_the_shapes_of_xeros_spec(xero, tmp_path):
+    from tests import contract
+
+    folder = contract.specs_dir()
+    spec_file = None if folder is None else folder / "xero-accounting-openapi.yaml"
+    if spec_file is None or not spec_file.is_file():
+        pytest.skip("the Xero accounting spec is not in ../shared/specs")
+    import jsonschema
+    import yaml
+
+    components = yaml.safe_load(spec_file.read_text())["components"]
+    seed_days(xero)
+    reconcile(list_day(tmp_path, B, B + 2 * DAY), tmp_path, run_id="both")
+    state = xero_state(xero)
+    objects = {
+        "Account": state["accounts"],
+        "Contact": state["contacts"],
+        "BankTransaction": state["bank_transactions"],
+        "BankTransfer": state["bank_transfers"],
+    }
+    for name, items in objects.items():
+        schema = {"$ref": f"#/components/schemas/{name}", "components": components}
+        known = set(components["schemas"][name]["properties"])
+        for item in items:
+            jsonschema.validate(item, schema)
+            assert set(item) <= known, (name, set(item) - known)
+    line_keys = set(components["schemas"]["LineItem"]["properties"])
+    for txn in state["bank_transactions"]:
+        for line in txn["LineItems"]:
+            assert set(line) <= line_keys, set(line) - line_keys
