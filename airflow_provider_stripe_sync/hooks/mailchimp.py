@@ -388,6 +388,9 @@ class MailchimpHook(BaseHook):
         """
         Run operations through the batch endpoint, wait for it, and read its results archive.
 
+        Mailchimp runs a batch in the background; its status is read after ``poll_interval``
+        seconds, then at doubling intervals up to a minute.
+
         :param operations: ``{"method", "path", "operation_id", "body"}`` each (``body`` a dict).
         :return: per ``operation_id``: ``{"status_code": n, "response": parsed body}``.
         """
@@ -404,12 +407,14 @@ class MailchimpHook(BaseHook):
         batch_id = started["id"]
         deadline = time.monotonic() + timeout
         status = started
+        wait = poll_interval
         while status.get("status") != "finished":
             if time.monotonic() > deadline:
                 raise MailchimpRequestError(
                     f"Mailchimp batch {batch_id} did not finish within {timeout:.0f} s."
                 )
-            self.sleep(poll_interval)
+            self.sleep(wait)
+            wait = min(60.0, wait * 2)
             status = self._call(
                 f"read batch {batch_id}", self._send(lambda: self.client.batches.status(batch_id))
             )

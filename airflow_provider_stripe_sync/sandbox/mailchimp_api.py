@@ -199,6 +199,7 @@ class MailchimpApi:
             ("GET", re.compile(r"^/3\.0/batches/([^/]+)/?$"), self.batch_status),
         ]
         self.base_url = ""
+        self.query: dict[str, Any] = {}
 
     def handle(self, req: SandboxRequest) -> ApiResponse:
         """Answer one request (called with the state lock held)."""
@@ -207,6 +208,7 @@ class MailchimpApi:
             self.base_url = f"http://{host}"
         try:
             self._authenticate(req)
+            self.query = req.query
             return self._route(req.method, req.path, req.json)
         except MailchimpError as err:
             return ApiResponse(err.status, err.body(), dict(PROBLEM_HEADERS))
@@ -267,8 +269,13 @@ class MailchimpApi:
     def list_members(self, body: Any, list_id: str) -> tuple[int, Any]:
         self.chimp.audience(list_id)
         members = list(self.chimp.members[list_id].values())
+        try:
+            count = min(1000, int(self.query.get("count", 10)))
+            offset = max(0, int(self.query.get("offset", 0)))
+        except (TypeError, ValueError):
+            raise MailchimpError(400, "Invalid Resource", "count and offset must be integers.") from None
         return 200, {
-            "members": [_member_view(m) for m in members[:10]],
+            "members": [_member_view(m) for m in members[offset : offset + count]],
             "list_id": list_id,
             "total_items": len(members),
         }

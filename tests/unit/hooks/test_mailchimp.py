@@ -155,3 +155,34 @@ def test_test_connection_never_raises(monkeypatch):
     ok, message = hook.test_connection()
     assert ok is False
     assert "no data centre" in message
+
+
+def test_batch_status_is_polled_at_doubling_intervals(monkeypatch):
+    from types import SimpleNamespace
+
+    hook = hook_for(monkeypatch, password=KEY)
+    sleeps = []
+    hook.sleep = sleeps.append
+    answers = [{"id": "b1", "status": "pending"}, {"id": "b1", "status": "started"}]
+    answers.append(
+        {"id": "b1", "status": "finished", "response_body_url": "https://archive.example/b1.tar.gz"}
+    )
+    sent = []
+    batches = SimpleNamespace(start=lambda body: sent.append(body) or {"id": "b1", "status": "pending"})
+    batches.status = lambda batch_id: answers.pop(0)
+    hook.__dict__["client"] = SimpleNamespace(batches=batches)
+    monkeypatch.setattr(hook, "_read_archive", lambda url: {"op-1": {"status_code": 200, "response": {}}})
+
+    results = hook.run_batch(
+        [{"method": "PUT", "path": "/lists/L/members/h", "operation_id": "op-1", "body": {"a": 1}}]
+    )
+
+    assert results == {"op-1": {"status_code": 200, "response": {}}}
+    assert sleeps == [2.0, 4.0, 8.0]
+    assert sent == [
+        {
+            "operations": [
+                {"method": "PUT", "path": "/lists/L/members/h", "operation_id": "op-1", "body": '{"a": 1}'}
+            ]
+        }
+    ]
