@@ -460,7 +460,7 @@ class XeroHook(BaseHook):
             return min(self.max_wait, max(0.0, base) + random.uniform(0.0, 0.5))
         return min(self.max_wait, 0.5 * 2 ** (retry_number - 1)) * random.uniform(0.5, 1.0)
 
-    def _call(self, description: str, request: Callable[[], T]) -> T:
+    def _call(self, description: str, request: Callable[[], T], *, needs_tenant: bool = True) -> T:
         """
         Send ``request`` until it succeeds, fails for good, or its retries run out.
 
@@ -468,6 +468,9 @@ class XeroHook(BaseHook):
         :raises XeroRequestError: on any other failure.
         """
         handled = _api_exceptions()
+        if needs_tenant:
+            # Resolved before taking a slot: finding it is a call of its own.
+            _ = self.tenant_id
         attempts = 0
         retries = {"rate": 0, "transient": 0}
         renewed = False
@@ -532,7 +535,7 @@ class XeroHook(BaseHook):
         from xero_python.identity import IdentityApi
 
         identity = IdentityApi(self.api_client, base_url=self._settings["api_url"])
-        found = self._call("list connections", lambda: identity.get_connections())
+        found = self._call("list connections", lambda: identity.get_connections(), needs_tenant=False)
         return [
             {"tenantId": str(c.tenant_id), "tenantName": c.tenant_name, "tenantType": c.tenant_type}
             for c in found or []
