@@ -68,6 +68,17 @@ def _type_names(expected: type | tuple[type, ...]) -> str:
     return " or ".join(t.__name__ for t in _as_tuple(expected))
 
 
+_SENSITIVE = ("secret", "token", "password", "key")
+
+
+def _shown(key: str, value: Any) -> str:
+    # An error message must not carry a secret, even a malformed one.
+    if any(word in key.lower() for word in _SENSITIVE):
+        name = type(value).__name__
+        return f"{'an' if name[0] in 'aeiou' else 'a'} {name} (value hidden)"
+    return repr(value)
+
+
 def _coerce(value: Any, expected: type | tuple[type, ...], key: str, conn_id: str) -> Any:
     # The UI's form stores numbers and booleans typed; AIRFLOW_CONN_ URIs store them as text.
     types = _as_tuple(expected)
@@ -85,7 +96,9 @@ def _coerce(value: Any, expected: type | tuple[type, ...], key: str, conn_id: st
                 return float(text)
             except ValueError:
                 pass
-    raise ValueError(f"Connection {conn_id!r}: extra {key!r} must be {_type_names(expected)}, got {value!r}.")
+    raise ValueError(
+        f"Connection {conn_id!r}: extra {key!r} must be {_type_names(expected)}, got {_shown(key, value)}."
+    )
 
 
 def _is_loopback(hostname: str) -> bool:

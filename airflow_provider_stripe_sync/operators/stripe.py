@@ -106,9 +106,30 @@ class StripeListNewObjectsOperator(_StripeOperator):
         self.output_uri = output_uri
         self.limit = validate_page_size(limit)
 
+    def _rendered_arguments(self) -> tuple[dict[str, Any] | None, list[str] | None, int | None]:
+        """Check what templates rendered to; a string where a dict or list belongs names the field."""
+        filters, expand, lookback = self.filters, self.expand, self.lookback
+        if filters is not None and not isinstance(filters, dict):
+            raise TypeError(
+                f"filters must be a dict of list parameters, got {type(filters).__name__} {filters!r}. "
+                "A Jinja template renders to text unless the DAG sets render_template_as_native_obj=True."
+            )
+        if isinstance(expand, str) or (expand is not None and not isinstance(expand, (list, tuple))):
+            raise TypeError(
+                f"expand must be a list of paths such as ['customer'], got {type(expand).__name__} {expand!r}. "
+                "A Jinja template renders to text unless the DAG sets render_template_as_native_obj=True."
+            )
+        if lookback in (None, ""):
+            return filters, expand, None
+        try:
+            return filters, expand, int(lookback)
+        except (TypeError, ValueError):
+            raise TypeError(f"lookback must be whole seconds, got {lookback!r}.") from None
+
     def execute(self, context: Context) -> dict[str, Any]:
         spec = listable(self.resource)
-        lookback = spec.default_lookback if self.lookback in (None, "") else int(self.lookback)
+        filters, expand, lookback = self._rendered_arguments()
+        lookback = spec.default_lookback if lookback is None else lookback
         window = window_from_context(context, window_start=self.window_start, window_end=self.window_end)
         read_window = window.widened(lookback)
         account = self.hook.stripe_account
@@ -136,7 +157,7 @@ class StripeListNewObjectsOperator(_StripeOperator):
         started = time.monotonic()
         with RecordWriter(uri, header=header) as writer:
             pages = self.hook.iter_window(
-                self.resource, read_window, filters=self.filters, expand=self.expand, limit=self.limit
+                self.resource, read_window, filters=filters, expand=expand, limit=self.limit
             )
             for number, page in enumerate(pages, start=1):
                 writer.write_many(page)

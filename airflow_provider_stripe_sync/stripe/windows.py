@@ -78,11 +78,11 @@ def to_epoch(value: Any, *, field: str) -> int:
     if isinstance(value, bool):
         raise TypeError(f"{field} must be a datetime, epoch seconds or ISO-8601 text, got a bool.")
     if isinstance(value, (int, float)):
-        return math.floor(value)
+        return _checked_epoch(value, field)
     if isinstance(value, str):
         text = value.strip()
         if text.lstrip("-").isdigit():
-            return int(text)
+            return _checked_epoch(int(text), field)
         try:
             value = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError as err:
@@ -99,6 +99,18 @@ def to_epoch(value: Any, *, field: str) -> int:
     raise TypeError(
         f"{field} must be a datetime, epoch seconds or ISO-8601 text, got {type(value).__name__}."
     )
+
+
+#: Epoch seconds beyond this (the year 5138) are almost surely milliseconds.
+_MAX_EPOCH_SECONDS = 10**11
+
+
+def _checked_epoch(value: float, field: str) -> int:
+    if not math.isfinite(value):
+        raise ValueError(f"{field}={value!r} is not a finite time.")
+    if abs(value) >= _MAX_EPOCH_SECONDS:
+        raise ValueError(f"{field}={value!r} looks like epoch milliseconds; give epoch seconds.")
+    return math.floor(value)
 
 
 def _is_unset(value: Any) -> bool:

@@ -419,3 +419,19 @@ def test_signups_stripe_refuses_are_reported_and_the_rest_land(sandbox, tmp_path
     emails = sorted(c["email"] for c in sandbox.state()["stripe"]["customers"])
     # The refused sign-up's customer exists; the next run finds it instead of making another.
     assert emails == ["bp@example.com", "ok1@example.com", "ok2@example.com"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"expand": "customer"}, "expand must be a list of paths such as ['customer'], got str 'customer'"),
+        ({"filters": '{"customer": "cus_1"}'}, "filters must be a dict of list parameters, got str"),
+        ({"lookback": "ten"}, "lookback must be whole seconds, got 'ten'"),
+    ],
+)
+def test_templated_arguments_of_the_wrong_type_fail_before_any_request(sandbox, tmp_path, kwargs, message):
+    sandbox.clear_requests()
+    with pytest.raises(TypeError) as caught:
+        run(StripeListNewChargesOperator(task_id="c", **kwargs), tmp_path, (B, B + HOUR))
+    assert message in str(caught.value)
+    assert stripe_requests(sandbox) == []

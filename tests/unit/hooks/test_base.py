@@ -60,3 +60,9 @@ def test_plain_http_off_loopback_needs_opt_in():
         api_base_url("http://sandbox:12111", default="x", allow_insecure=True, conn_id="c")
         == "http://sandbox:12111"
     )
+
+
+def test_a_malformed_secret_extra_is_not_echoed():
+    with pytest.raises(ValueError) as caught:
+        connection_extras('{"client_secret": 123456789012345}', allowed={"client_secret": str}, conn_id="c")
+    assert str(caught.value) == "Connection 'c': extra 'client_secret' must be str, got an int (value hidden)."

@@ -79,3 +79,18 @@ def test_resolve_window_refuses_half_explicit_and_empty_intervals():
         resolve_window(interval_start=day, interval_end=day)
     with pytest.raises(ValueError, match="This run has no data interval"):
         resolve_window()
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (1793232000000, "window_start=1793232000000 looks like epoch milliseconds; give epoch seconds."),
+        ("1793232000000", "window_start=1793232000000 looks like epoch milliseconds; give epoch seconds."),
+        (float("inf"), "window_start=inf is not a finite time."),
+        (float("nan"), "window_start=nan is not a finite time."),
+    ],
+)
+def test_to_epoch_refuses_impossible_numbers_naming_the_field(value, message):
+    with pytest.raises(ValueError) as caught:
+        to_epoch(value, field="window_start")
+    assert str(caught.value) == message
