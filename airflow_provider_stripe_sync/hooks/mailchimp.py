@@ -325,13 +325,12 @@ class MailchimpHook(BaseHook):
         """Return an audience (``GET /lists/{list_id}``)."""
         return self._call(f"read audience {list_id}", self._send(lambda: self.client.lists.get_list(list_id)))
 
-    def marketing_permission_ids(self, list_id: str) -> list[str]:
+    def marketing_permission_ids(self, list_id: str) -> list[str] | None:
         """
         Return the ids of an audience's marketing permissions (GDPR fields); ``[]`` when it has none.
 
-        Mailchimp lists them only on members, so one member is read when the audience has them; an
-        audience with permissions but no member yet gives ``[]`` (and a warning): pass the ids to
-        the operator then.
+        Mailchimp lists them only on members, so one member is read when the audience has them;
+        ``None`` when it has them but no member yet (the first member written shows them).
         """
         audience = self.get_list(list_id)
         if not audience.get("marketing_permissions"):
@@ -342,12 +341,8 @@ class MailchimpHook(BaseHook):
         )
         members = page.get("members") or []
         if not members:
-            self.log.warning(
-                "Audience %s has marketing permissions but no member to read their ids from; "
-                "pass marketing_permission_ids to set them.",
-                list_id,
-            )
-        permissions = members[0].get("marketing_permissions") or [] if members else []
+            return None
+        permissions = members[0].get("marketing_permissions") or []
         return [str(p["marketing_permission_id"]) for p in permissions if p.get("marketing_permission_id")]
 
     def get_member(self, list_id: str, subscriber_hash: str) -> dict[str, Any] | None:

@@ -133,8 +133,11 @@ class MailchimpUpsertMembersOperator(BaseOperator):
             raise ValueError("No audience: pass list_id or set the connection's list_id extra.")
 
         permissions = self.marketing_permission_ids
+        discover = False
         if permissions is None and self.consent_metadata_key:
             permissions = hook.marketing_permission_ids(list_id)
+            # An audience with permissions but no member yet: each write shows them.
+            discover = permissions is None
         rules = MemberRules(
             consent_metadata_key=self.consent_metadata_key,
             opt_in_status=self.opt_in_status,
@@ -162,9 +165,15 @@ class MailchimpUpsertMembersOperator(BaseOperator):
         )
 
         if len(members) >= threshold:
+            if discover:
+                self.log.warning(
+                    "Audience %s has marketing permissions but no member to read their ids from; a batch "
+                    "cannot set them: pass marketing_permission_ids.",
+                    list_id,
+                )
             outcomes = self._write_batched(hook, list_id, members)
         else:
-            outcomes = self._write_each(hook, list_id, members, connections)
+            outcomes = self._write_each(hook, list_id, members, connections, discover)
 
         counts = {"upserted": 0, "unchanged": 0}
         with ReportWriter(report_path(context, self.report_uri or default_output_uri())) as report:
@@ -195,13 +204,18 @@ class MailchimpUpsertMembersOperator(BaseOperator):
         return summary
 
     def _write_each(
-        self, hook: MailchimpHook, list_id: str, members: list[PlannedMember], connections: int
+        self,
+        hook: MailchimpHook,
+        list_id: str,
+        members: list[PlannedMember],
+        connections: int,
+        discover: bool = False,
     ) -> list[_Outcome]:
         """Read, then write what differs, with at most ``connections`` requests in flight."""
         if not members:
             return []
         with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="mailchimp") as pool:
-            return list(pool.map(lambda member: _write_one(hook, list_id, member), members))
+            return list(pool.map(lambda member: _write_one(hook, list_id, member, discover), members))
 
     def _write_batched(
         self, hook: MailchimpHook, list_id: str, members: list[PlannedMember]
@@ -266,8 +280,15 @@ class MailchimpUpsertMembersOperator(BaseOperator):
         return outcomes
 
 
-def _write_one(hook: MailchimpHook, list_id: str, member: PlannedMember) -> _Outcome:
-    """Write one member and its tags unless Mailchimp already holds them."""
+def _write_one(
+    hook: MailchimpHook, list_id: str, member: PlannedMember, discover_permissions: bool = False
+) -> _Outcome:
+    """
+    Write one member and its tags unless Mailchimp already holds them.
+
+    With ``discover_permissions``, a member who opted in gets the marketing permissions its written
+    record shows enabled by a second write (their ids could not be read before).
+    """
     from airflow_provider_stripe_sync.hooks.mailchimp import PERMANENT_REASONS, MailchimpRecordError
 
     existing = hook.get_member(list_id, member.subscriber_hash)
@@ -282,6 +303,13 @@ def _write_one(hook: MailchimpHook, list_id: str, member: PlannedMember) -> _Out
             "detail": err.detail,
             "permanent": err.reason in PERMANENT_REASONS,
         }
+    granted = [
+        {"marketing_permission_id": p["marketing_permission_id"], "enabled": True}
+        for p in written.get("marketing_permissions") or []
+        if not p.get("enabled") and p.get("marketing_permission_id")
+    ]
+    if discover_permissions and member.opted_in and granted:
+        hook.set_member(list_id, member.subscriber_hash, {**member.body, "marketing_permissions": granted})
     active = {tag.get("name") for tag in (existing or written).get("tags") or []}
     missing = [tag for tag in _tag_body(member) if tag["name"] not in active]
     if missing:

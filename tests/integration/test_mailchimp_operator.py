@@ -316,3 +316,21 @@ def test_test_connection_pings_the_sandbox(mailchimp):
     from airflow_provider_stripe_sync.hooks.mailchimp import MailchimpHook
 
     assert MailchimpHook().test_connection() == (True, "Connection to Mailchimp works: ping answered.")
+
+
+def test_permissions_of_a_fresh_audience_are_enabled_from_the_first_write(mailchimp, tmp_path):
+    sandbox = mailchimp
+    lists = [{"id": "aud0003", "marketing_permissions": [{"id": "perm_email", "text": "Email"}]}]
+    mailchimp_admin(sandbox, "POST", "/seed", {"lists": lists})
+    records = [profile(customer(1, "a@example.com", consent="yes")), profile(customer(2, "b@example.com"))]
+    summary = run(write(tmp_path / "p.jsonl", "customer_profiles", records), tmp_path, list_id="aud0003")
+    assert (summary["upserted"], summary["rejected"]) == (2, 0)
+    state = mailchimp_admin(sandbox, "GET", "/state")
+    audience = next(a for a in state["lists"] if a["id"] == "aud0003")
+    assert [
+        (m["email_address"], m["status"], m["marketing_permissions"][0]["enabled"])
+        for m in audience["members"]
+    ] == [
+        ("a@example.com", "subscribed", True),
+        ("b@example.com", "transactional", False),
+    ]
