@@ -10,6 +10,7 @@ whatever the volume. Reports use the same format: one line per rejected record w
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,18 @@ def storage_path(uri: str | ObjectStoragePath) -> ObjectStoragePath:
 
         text = "file://" + os.path.abspath(text)
     return ObjectStoragePath(text)
+
+
+def report_base(records_uri: str) -> str:
+    """
+    Return the folder a record file's ``records/...`` tree sits in: where reports go by default.
+
+    ``s3://bucket/sync/records/dag/task/x.jsonl`` gives ``s3://bucket/sync``, so a destination's report
+    lands beside the upstream task's records, in the same store.
+    """
+    text = str(storage_path(records_uri))
+    head, marker, _ = text.rpartition("/records/")
+    return head if marker else text.rsplit("/", 1)[0]
 
 
 def record_uris(value: Any, *, field: str) -> list[str]:
@@ -138,6 +151,7 @@ class ReportWriter:
     def __init__(self, uri: str | ObjectStoragePath) -> None:
         self.path = storage_path(uri)
         self.count = 0
+        self.reasons: Counter[str] = Counter()
         self._file: Any = None
 
     def reject(self, record_id: str | None, reason: str, **details: Any) -> None:
@@ -147,6 +161,7 @@ class ReportWriter:
             self._file = self.path.open("w", encoding="utf-8")
         self._file.write(_dumps({"id": record_id, "reason": reason, **details}) + "\n")
         self.count += 1
+        self.reasons[reason] += 1
 
     def close(self) -> None:
         if self._file is not None:

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_stripe_sync.context import safe_part
 from airflow_provider_stripe_sync.exceptions import AllRecordsRejectedError
 from airflow_provider_stripe_sync.mapping.common import normalize_email
 from airflow_provider_stripe_sync.mapping.hubspot import (
     CONTACT_PROPERTY_DEFINITIONS,
     CONTACT_PROPERTY_NAMES,
+    REASON_CUSTOMER_DELETED,
     REASON_EMAIL_SHARED,
+    REASON_NO_EMAIL,
     PlannedContact,
     held_by_newer_customer,
     properties_match,
@@ -32,6 +33,9 @@ MAX_BATCH_SIZE = 100
 
 #: Reasons this operator adds to the mapping's.
 REASON_HUBSPOT_REJECTED = "hubspot_rejected"
+
+#: Reasons that say a record has no place in HubSpot, rather than that something went wrong.
+EXPECTED_SKIPS = frozenset({REASON_NO_EMAIL, REASON_EMAIL_SHARED, REASON_CUSTOMER_DELETED})
 REASON_EMAIL_TAKEN = "email_belongs_to_other_contact"
 
 #: A write: the Stripe customer id it comes from, and the batch input sent to HubSpot.
@@ -75,12 +79,15 @@ class HubSpotUpsertContactsOperator(BaseOperator):
       valid records land and each refused one is reported with HubSpot's message.
 
     Returns ``{"upserted": n, "unchanged": n, "rejected": n, "report_uri": uri_or_None}``; fails
-    with ``AllRecordsRejectedError`` when there were records and every one was rejected.
+    with ``AllRecordsRejectedError`` when there were records and every one was rejected, unless they
+    were all customers that have no place in HubSpot (no email, an email a newer customer holds,
+    deleted): a quiet day whose only new customer has no email is not a failure.
 
     :param records_uri: the record file to read, a list of them, or upstream summaries with a
         ``uri``. Templated.
     :param report_uri: where rejected records are written; default
-        ``<records folder>/reports/<dag_id>/<task_id>/<run_id>__try<n>.jsonl``. Templated.
+        ``<output folder of the records>/reports/<dag_id>/<task_id>/<run_id>__try<n>.jsonl``, beside
+        the records in the same store. Templated.
     :param hubspot_conn_id: the ``hubspot`` connection.
     :param batch_size: contacts per HubSpot call, 1 to 100.
     """
@@ -152,24 +159,21 @@ class HubSpotUpsertContactsOperator(BaseOperator):
         self.log.info(
             "HubSpot contacts: %d upserted, %d unchanged, %d rejected.", upserted, unchanged, rejected
         )
-        if rejected and not upserted and not unchanged:
+        # Customers with no email or an email a newer customer holds are outcomes, not failures: a
+        # quiet day whose only customer has no email must not turn the DAG red.
+        unexpected = sum(n for reason, n in report.reasons.items() if reason not in EXPECTED_SKIPS)
+        if rejected and not upserted and not unchanged and unexpected:
             raise AllRecordsRejectedError(
                 f"All {rejected} records were rejected; see the report at {summary['report_uri']}."
             )
         return summary
 
     def _default_report_uri(self, records_uri: str, context: Context) -> str:
-        """Return ``<records folder>/reports/<dag_id>/<task_id>/<run_id>__try<n>.jsonl``."""
-        from airflow_provider_stripe_sync.records import storage_path
+        """Return ``<output folder>/reports/<dag_id>/<task_id>/<run_id>__try<n>.jsonl``."""
+        from airflow_provider_stripe_sync.context import report_path
+        from airflow_provider_stripe_sync.records import report_base
 
-        ti = context.get("ti")
-        dag_id = getattr(ti, "dag_id", None) or self.dag_id
-        task_id = getattr(ti, "task_id", None) or self.task_id
-        run_id = context.get("run_id") or getattr(ti, "run_id", None) or "no_run"
-        try_number = getattr(ti, "try_number", None) or 1
-        folder = storage_path(records_uri).parent
-        name = f"{safe_part(run_id)}__try{try_number}.jsonl"
-        return str(folder / "reports" / safe_part(dag_id) / safe_part(task_id) / name)
+        return report_path(context, report_base(records_uri))
 
     def _sync_batch(
         self, hook: HubSpotHook, batch: Sequence[PlannedContact], report: ReportWriter

@@ -109,7 +109,7 @@ def test_write_split_does_not_swallow_other_failures(tmp_path):
         _write_split(write, [("cus_1", {"id": "a@example.com", "properties": {}})], report)
 
 
-def test_all_rejected_before_sending_fails_without_calling_hubspot(tmp_path, monkeypatch):
+def test_customers_with_no_place_in_hubspot_are_reported_without_failing(tmp_path, monkeypatch):
     # No connection is defined: reaching HubSpot would fail differently.
     monkeypatch.delenv("AIRFLOW_CONN_HUBSPOT_DEFAULT", raising=False)
     records = tmp_path / "customers.jsonl"
@@ -117,8 +117,7 @@ def test_all_rejected_before_sending_fails_without_calling_hubspot(tmp_path, mon
         writer.write({"id": "cus_1", "object": "customer", "email": None, "created": 1})
         writer.write({"id": "cus_2", "object": "customer", "deleted": True})
     operator = HubSpotUpsertContactsOperator(task_id="upsert_contacts", records_uri=str(records))
-    with pytest.raises(AllRecordsRejectedError, match="All 2 records were rejected"):
-        operator.execute(_context(try_number=1))
+    result = operator.execute(_context(try_number=1))
     report = (
         tmp_path
         / "reports"
@@ -126,10 +125,22 @@ def test_all_rejected_before_sending_fails_without_calling_hubspot(tmp_path, mon
         / "upsert_contacts"
         / "scheduled__2024-05-01T00_00_00_00_00__try1.jsonl"
     )
+    assert result == {"upserted": 0, "unchanged": 0, "rejected": 2, "report_uri": f"file://{report}"}
     assert [json.dumps(line, sort_keys=True) for line in read_records(report)] == [
         json.dumps({"id": "cus_1", "reason": "no_email"}, sort_keys=True),
         json.dumps({"id": "cus_2", "reason": "customer_deleted"}, sort_keys=True),
     ]
+
+
+def test_all_rejected_for_a_reason_that_is_a_problem_fails_without_calling_hubspot(tmp_path, monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_HUBSPOT_DEFAULT", raising=False)
+    records = tmp_path / "charges.jsonl"
+    with RecordWriter(records, header={"resource": "charges"}) as writer:
+        writer.write({"id": "ch_1", "object": "charge", "created": 1})
+        writer.write({"id": "cus_1", "object": "customer", "email": None, "created": 1})
+    operator = HubSpotUpsertContactsOperator(task_id="upsert_contacts", records_uri=str(records))
+    with pytest.raises(AllRecordsRejectedError, match="All 2 records were rejected"):
+        operator.execute(_context(try_number=1))
 
 
 def test_empty_records_file_returns_zeros(tmp_path):
