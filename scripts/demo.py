@@ -89,6 +89,18 @@ def main() -> int:
                 f"{summary['mailchimp_members_upserted']} (unchanged {summary['mailchimp_members_unchanged']}, "
                 f"reported {summary['mailchimp_records_rejected']})"
             )
+        for day in DAYS:
+            day_end = day + timedelta(days=1)
+            sandbox.set_clock(int((day_end + RUN_DELAY).timestamp()))
+            airflow.dags_test("stripe_xero_reconciliation", day_end.isoformat())
+            run = airflow.last_run("stripe_xero_reconciliation", xcom_tasks=("summarize",))
+            summary = run["xcom"]["summarize"]
+            print(
+                f"{day.date()} reconciliation: {summary['stripe_balance_transactions_read']} balance "
+                f"transactions read; Xero entries posted: {summary['xero_entries_posted']} (unchanged "
+                f"{summary['xero_entries_unchanged']}, reported {summary['xero_records_rejected']}); "
+                f"clearing-account totals per currency and category: {summary['totals']}"
+            )
         return result
     finally:
         process.terminate()
