@@ -189,7 +189,15 @@ class HubSpotUpsertContactsOperator(BaseOperator):
             for found in _read(hook, "stripe_customer_id", [contact.customer_id for contact in batch], names)
         }
 
+        # Customers of this batch whose contact moves to another email give their old email up.
+        moving = {
+            contact.customer_id
+            for contact in batch
+            if contact.customer_id in by_customer
+            and normalize_email(by_customer[contact.customer_id]["properties"].get("email")) != contact.email
+        }
         updates: list[_Write] = []
+        later_updates: list[_Write] = []
         upserts: list[_Write] = []
         unchanged = 0
         for contact in batch:
@@ -198,6 +206,13 @@ class HubSpotUpsertContactsOperator(BaseOperator):
             email_changed = (
                 owner is not None and normalize_email(owner["properties"].get("email")) != contact.email
             )
+            released = holder is not None and holder["properties"].get("stripe_customer_id") in moving
+            if email_changed and released and holder["id"] != owner["id"]:
+                # The email is freed by another move of this batch: take it once that move is done.
+                later_updates.append(
+                    (contact.customer_id, {"id": owner["id"], "properties": contact.properties})
+                )
+                continue
             if email_changed and holder is not None and holder["id"] != owner["id"]:
                 report.reject(
                     contact.customer_id,
@@ -208,7 +223,7 @@ class HubSpotUpsertContactsOperator(BaseOperator):
                 continue
             winner = (
                 None
-                if email_changed or holder is None
+                if email_changed or holder is None or released
                 else held_by_newer_customer(contact, holder["properties"])
             )
             if winner is not None:
@@ -224,6 +239,7 @@ class HubSpotUpsertContactsOperator(BaseOperator):
 
         # Email changes first, so an email a customer gave up is free when another one takes it.
         written = _write_split(hook.update_contacts, updates, report)
+        written += _write_split(hook.update_contacts, later_updates, report)
         written += _write_split(hook.upsert_contacts, upserts, report)
         return written, unchanged
 

@@ -83,3 +83,27 @@ def test_a_changed_email_updates_the_contact_instead_of_adding_one(sandbox, tmp_
     assert after["properties"]["email"] == "new@example.com"
     assert after["properties"]["stripe_customer_id"] == "cus_move"
     assert (result["upserted"], result["unchanged"], result["rejected"]) == (1, 0, 0)
+
+
+def test_an_email_given_up_in_the_same_batch_goes_to_the_customer_taking_it(sandbox, tmp_path):
+    import stripe
+
+    sandbox.seed(
+        stripe={
+            "customers": [
+                {"id": "cus_A", "email": "a@x.com", "created": B + 500},
+                {"id": "cus_B", "email": "b-old@x.com", "created": B + 100},
+            ]
+        }
+    )
+    sync(tmp_path)
+    client = stripe.StripeClient("sk_test_x", base_addresses={"api": sandbox.url})
+    client.v1.customers.update("cus_A", params={"email": "b@x.com"})
+    client.v1.customers.update("cus_B", params={"email": "a@x.com"})
+
+    result = sync(tmp_path, run_id="r2")
+    # Both contacts moved: cus_A's to b@x.com first, then cus_B's to the a@x.com it freed.
+    assert contacts(sandbox) == [("a@x.com", "cus_B"), ("b@x.com", "cus_A")]
+    assert (result["upserted"], result["rejected"]) == (2, 0)
+    again = sync(tmp_path, run_id="r3")
+    assert (again["upserted"], again["unchanged"]) == (0, 2)
