@@ -435,3 +435,22 @@ def test_templated_arguments_of_the_wrong_type_fail_before_any_request(sandbox, 
         run(StripeListNewChargesOperator(task_id="c", **kwargs), tmp_path, (B, B + HOUR))
     assert message in str(caught.value)
     assert stripe_requests(sandbox) == []
+
+
+def test_a_restricted_key_without_permission_fails_once_naming_the_permission(sandbox, tmp_path):
+    message = (
+        "The provided key 'rk_test_****1234' does not have the required permissions for this endpoint on "
+        "account 'acct_1'. Having the 'rak_charge_read' permission would allow this request to continue."
+    )
+    sandbox.add_fault(
+        "/v1/charges",
+        403,
+        method="GET",
+        body={"error": {"type": "invalid_request_error", "message": message}},
+    )
+    sandbox.clear_requests()
+    with pytest.raises(StripeRequestError) as caught:
+        run(StripeListNewChargesOperator(task_id="c"), tmp_path, (B, B + HOUR))
+    assert [r["status"] for r in stripe_requests(sandbox)] == [403]
+    assert caught.value.http_status == 403
+    assert "'rak_charge_read' permission" in str(caught.value)
