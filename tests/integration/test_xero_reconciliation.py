@@ -328,8 +328,10 @@ def test_a_minute_limit_is_waited_out_and_a_day_limit_fails_clearly(xero, tmp_pa
         reconcile(day, tmp_path, run_id="day1", try_number=2)
 
 
-def test_two_workers_refreshing_at_once_both_succeed(xero):
-    # Two workers read the same stored refresh token at the same moment (separate stores: no shared lock).
+def test_two_workers_refreshing_at_once_both_succeed(xero, monkeypatch):
+    # Two workers read the same stored refresh token at the same moment: separate stores, and no
+    # shared lock (each gets its own, as in two processes), so both send the same token to Xero.
+    monkeypatch.setattr(xero_hooks, "_lock_for", lambda key: threading.Lock())
     results = []
 
     def worker():
@@ -342,6 +344,8 @@ def test_two_workers_refreshing_at_once_both_succeed(xero):
     for thread in threads:
         thread.join()
     assert [ok for ok, _ in results] == [True, True]
+    refreshes = [r for r in xero.requests() if r["path"] == "/connect/token"]
+    assert [(r["form"]["refresh_token"], r["status"]) for r in refreshes] == [(SEED_REFRESH_TOKEN, 200)] * 2
 
 
 def test_a_refresh_token_used_after_the_grace_period_asks_to_reauthorise(xero):
