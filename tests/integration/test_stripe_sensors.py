@@ -181,3 +181,18 @@ def test_a_wait_of_n_checks_makes_n_list_calls(sandbox, monkeypatch):
     assert len(list_calls(sandbox)) == len(checks)
     for call in list_calls(sandbox):
         assert call["query"]["limit"] == "1"
+
+
+def test_reschedule_mode_gives_the_slot_back_after_one_check(sandbox):
+    from airflow.sdk.exceptions import AirflowRescheduleException
+
+    sensor = StripeNewChargesSensor(
+        task_id="wait", window_start=int(time.time()), poke_interval=60, mode="reschedule"
+    )
+    sandbox.clear_requests()
+    context = make_context()
+    # The task runner's TI answers this from the metadata database; a first try has none.
+    context["ti"].get_first_reschedule_date = lambda context: None
+    with pytest.raises(AirflowRescheduleException):
+        sensor.execute(context)
+    assert len(list_calls(sandbox)) == 1
