@@ -12,7 +12,7 @@ Each run covers one hour, its data interval ``[start, end)``:
    failed; when both sensors skipped, the rest of the run is skipped and nothing is written);
 4. every customer with a succeeded charge or a new subscription gets a profile;
 5. the customers are upserted into the Mailchimp audience and tagged (``customer``, ``paid``,
-   ``subscriber``, ``product:<name>``). New members are ``transactional`` unless the Stripe customer's
+   ``first-payment``, ``subscriber``, ``product:<name>``). New members are ``transactional`` unless the Stripe customer's
    ``marketing_opt_in`` metadata says yes, then ``subscribed``; an existing member's status is never
    changed, so nobody who unsubscribed is mailed again.
 
@@ -89,7 +89,7 @@ with DAG(
 
     triggers = gather_trigger_records(new_charges.output, new_subscriptions.output)
     profiles = StripeCustomerProfilesOperator(
-        task_id="build_customer_profiles", records_uris=triggers, pool="stripe_api"
+        task_id="build_customer_profiles", records_uris=triggers, include_first_charge=True, pool="stripe_api"
     )
     members = MailchimpUpsertMembersOperator(
         task_id="upsert_mailchimp_members",

@@ -64,6 +64,8 @@ class MemberRules:
     :param product_tag: tag naming the current subscription's product (``{product}`` is replaced);
         ``None`` for none.
     :param payment_tag: tag for a customer with a succeeded charge in the window; ``None`` for none.
+    :param first_payment_tag: tag for a customer whose first succeeded charge ever is in the window
+        (the profile's ``first_charge_id``, see ``StripeCustomerProfilesOperator``).
     :param subscription_tag: tag for a customer with a new subscription in the window.
     :param product_merge_field: merge field for the product's name (the audience must have it).
     :param marketing_permission_ids: GDPR marketing permissions enabled for people who opted in.
@@ -75,6 +77,7 @@ class MemberRules:
     tags: Sequence[str] = ("customer",)
     product_tag: str | None = "product:{product}"
     payment_tag: str | None = "paid"
+    first_payment_tag: str | None = "first-payment"
     subscription_tag: str | None = "subscriber"
     product_merge_field: str | None = None
     marketing_permission_ids: Sequence[str] = ()
@@ -118,7 +121,12 @@ def opted_in(customer: Mapping[str, Any], rules: MemberRules) -> bool:
 
 
 def member_for(
-    record: Mapping[str, Any], rules: MemberRules, *, paid: bool = False, subscribed: bool = False
+    record: Mapping[str, Any],
+    rules: MemberRules,
+    *,
+    paid: bool = False,
+    subscribed: bool = False,
+    first_payment: bool = False,
 ) -> PlannedMember:
     """Build the member of one profile record (its customer must have a plausible email)."""
     customer, subscriptions, products = customer_profile(record)
@@ -145,6 +153,8 @@ def member_for(
         tags.add(rules.product_tag.format(product=product))
     if paid and rules.payment_tag:
         tags.add(rules.payment_tag)
+    if first_payment and rules.first_payment_tag:
+        tags.add(rules.first_payment_tag)
     if subscribed and rules.subscription_tag:
         tags.add(rules.subscription_tag)
     return PlannedMember(
@@ -180,6 +190,7 @@ def plan_members(
     """
     profiles: dict[str, Mapping[str, Any]] = {}
     paid: set[str] = set()
+    paid_charges: set[str] = set()
     subscribed: set[str] = set()
     triggers_seen = False
     for record in records:
@@ -189,6 +200,7 @@ def plan_members(
             customer_id = _customer_id(record.get("customer"))
             if customer_id and record.get("status") == "succeeded":
                 paid.add(customer_id)
+                paid_charges.add(str(record.get("id")))
             continue
         if kind == "subscription":
             triggers_seen = True
@@ -220,7 +232,13 @@ def plan_members(
         if not is_plausible_email(email):
             rejections.append(Rejection(customer_id, REASON_INVALID_EMAIL))
             continue
-        member = member_for(record, rules, paid=customer_id in paid, subscribed=customer_id in subscribed)
+        member = member_for(
+            record,
+            rules,
+            paid=customer_id in paid,
+            subscribed=customer_id in subscribed,
+            first_payment=record.get("first_charge_id") in paid_charges,
+        )
         candidates.setdefault(email, []).append(((_created(customer), customer_id), member))
 
     members: list[PlannedMember] = []

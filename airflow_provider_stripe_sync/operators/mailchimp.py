@@ -68,6 +68,8 @@ class MailchimpUpsertMembersOperator(BaseOperator):
     :param tags: tags every member gets.
     :param product_tag: tag for the current product (``{product}`` is replaced); ``None`` for none.
     :param payment_tag: tag for a customer with a succeeded charge in the window.
+    :param first_payment_tag: tag for a customer whose first succeeded charge is in the window (needs
+        profiles built with ``include_first_charge=True``).
     :param subscription_tag: tag for a customer with a new subscription in the window.
     :param product_merge_field: merge field for the product's name, when the audience has one.
     :param marketing_permission_ids: GDPR permissions to enable for people who opted in; ``None``
@@ -92,6 +94,7 @@ class MailchimpUpsertMembersOperator(BaseOperator):
         tags: Sequence[str] = ("customer",),
         product_tag: str | None = "product:{product}",
         payment_tag: str | None = "paid",
+        first_payment_tag: str | None = "first-payment",
         subscription_tag: str | None = "subscriber",
         product_merge_field: str | None = None,
         marketing_permission_ids: Sequence[str] | None = None,
@@ -110,6 +113,7 @@ class MailchimpUpsertMembersOperator(BaseOperator):
         self.tags = tags
         self.product_tag = product_tag
         self.payment_tag = payment_tag
+        self.first_payment_tag = first_payment_tag
         self.subscription_tag = subscription_tag
         self.product_merge_field = product_merge_field
         self.marketing_permission_ids = marketing_permission_ids
@@ -144,6 +148,7 @@ class MailchimpUpsertMembersOperator(BaseOperator):
             tags=tuple(self.tags or ()),
             product_tag=self.product_tag,
             payment_tag=self.payment_tag,
+            first_payment_tag=self.first_payment_tag,
             subscription_tag=self.subscription_tag,
             product_merge_field=self.product_merge_field,
             marketing_permission_ids=tuple(permissions or ()),

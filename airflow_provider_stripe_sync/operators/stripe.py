@@ -352,16 +352,25 @@ class StripeCustomerProfilesOperator(_StripeOperator):
     :param records_uris: record files of customers and/or subscriptions, or the upstream List New
         operators' summaries (``task.output``).
     :param output_uri: folder for the profile file; default under AIRFLOW_HOME.
+    :param include_first_charge: also list each customer's charges and add ``"first_charge_id"``, the
+        id of its earliest succeeded charge (``None`` when none), so a destination can tell a first
+        payment; one more list request per customer (more for customers with over 100 charges).
     """
 
     template_fields: Sequence[str] = ("stripe_conn_id", "stripe_account", "records_uris", "output_uri")
 
     def __init__(
-        self, *, records_uris: list[str] | str, output_uri: str | None = None, **kwargs: Any
+        self,
+        *,
+        records_uris: list[str] | str,
+        output_uri: str | None = None,
+        include_first_charge: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.records_uris = records_uris
         self.output_uri = output_uri
+        self.include_first_charge = include_first_charge
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_stripe_sync.records import read_records, record_uris
@@ -430,11 +439,21 @@ class StripeCustomerProfilesOperator(_StripeOperator):
             for item in (subscription.get("items") or {}).get("data", [])
             if isinstance((item.get("price") or {}).get("product"), str)
         }
-        return {
+        profile = {
             "customer": customer,
             "subscriptions": subscriptions,
             "products": {product_id: products[product_id] for product_id in sorted(used)},
         }
+        if self.include_first_charge:
+            succeeded = [
+                (charge["created"], charge["id"])
+                for charge in hook.iter_all(
+                    "charges", {"customer": customer_id}, description="list the customer's charges"
+                )
+                if charge.get("status") == "succeeded"
+            ]
+            profile["first_charge_id"] = min(succeeded)[1] if succeeded else None
+        return profile
 
 
 class StripeCreateCustomersFromSignupsOperator(_StripeOperator):

@@ -63,6 +63,8 @@ SEED = {
     ],
     "charges": [
         charge("cus_earlier", B - 2 * HOUR),
+        # Paid before: this hour's charge is not quiet's first payment.
+        charge("cus_quiet", B - 3 * HOUR),
         charge("cus_consent", B + 60),
         charge("cus_quiet", B + 120),
         charge("cus_gone", B + 300),
@@ -146,8 +148,8 @@ def test_sensors_gate_the_run_and_the_audience_holds_exactly_the_payers(airflow,
         "mailchimp_records_rejected": 0,
     }
     assert audience(sandbox) == [
-        ("consent.payer@example.com", "subscribed", ["customer", "paid"]),
-        ("gone@example.com", "unsubscribed", ["customer", "paid"]),
+        ("consent.payer@example.com", "subscribed", ["customer", "first-payment", "paid"]),
+        ("gone@example.com", "unsubscribed", ["customer", "first-payment", "paid"]),
         ("quiet.payer@example.com", "transactional", ["customer", "paid"]),
     ]
 
@@ -157,8 +159,8 @@ def test_sensors_gate_the_run_and_the_audience_holds_exactly_the_payers(airflow,
     assert second["task_states"]["list_new_charges"] == "skipped"
     assert second["xcom"]["summarize"]["mailchimp_members_upserted"] == 1
     assert audience(sandbox) == [
-        ("consent.payer@example.com", "subscribed", ["customer", "paid"]),
-        ("gone@example.com", "unsubscribed", ["customer", "paid"]),
+        ("consent.payer@example.com", "subscribed", ["customer", "first-payment", "paid"]),
+        ("gone@example.com", "unsubscribed", ["customer", "first-payment", "paid"]),
         ("later@example.com", "transactional", ["customer", "product:Gold Plan", "subscriber"]),
         ("quiet.payer@example.com", "transactional", ["customer", "paid"]),
     ]

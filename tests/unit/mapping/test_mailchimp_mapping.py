@@ -145,3 +145,29 @@ def test_member_matches_needs_every_merge_field_and_tag():
     assert member_matches(member, {**existing, "merge_fields": {"FNAME": "Ada"}}) is False
     assert member_matches(member, {**existing, "tags": []}) is False
     assert member_matches(member, {**existing, "status": "archived"}) is False
+
+
+def test_first_payment_tag_when_the_profiles_first_charge_is_in_the_window():
+    def profile(n, first_charge_id):
+        return {
+            "customer": cust(n, f"p{n}@example.com"),
+            "subscriptions": [],
+            "first_charge_id": first_charge_id,
+        }
+
+    records = [
+        profile(1, "ch_1"),
+        profile(2, "ch_old"),
+        profile(3, None),
+        {"id": "ch_1", "object": "charge", "customer": "cus_1", "status": "succeeded"},
+        {"id": "ch_2", "object": "charge", "customer": "cus_2", "status": "succeeded"},
+        {"id": "ch_3", "object": "charge", "customer": "cus_3", "status": "succeeded"},
+    ]
+    members, _ = plan_members(records, RULES)
+    assert [(m.customer_id, m.tags) for m in members] == [
+        ("cus_1", ("customer", "first-payment", "paid")),
+        ("cus_2", ("customer", "paid")),
+        ("cus_3", ("customer", "paid")),
+    ]
+    members, _ = plan_members(records, MemberRules(first_payment_tag=None))
+    assert members[0].tags == ("customer", "paid")
