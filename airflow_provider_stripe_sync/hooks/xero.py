@@ -308,8 +308,12 @@ class XeroHook(BaseHook):
         settings = self._settings
         # No refresh token and no expiry reach the SDK, so it never refreshes on its own.
         token = OAuth2Token(client_id=settings["client_id"], client_secret=settings["client_secret"])
+        # Configuration() hands out copies of the first one ever built, ignoring its arguments:
+        # set the token on this copy so that hooks of different connections never share one.
+        configuration = Configuration()
+        configuration.oauth2_token = token
         client = ApiClient(
-            Configuration(oauth2_token=token),
+            configuration,
             oauth2_token_getter=self._sdk_token,
             oauth2_token_saver=lambda _token: None,
         )

@@ -228,3 +228,16 @@ def test_5xx_back_off_then_give_up(monkeypatch):
     with pytest.raises(XeroRequestError, match="after 5 attempts"):
         hook._call("read accounts", failing(*errors))
     assert len(waits) == hook.max_retries
+
+
+def test_each_hook_has_its_own_sdk_token(monkeypatch):
+    # xero-python's Configuration() returns copies of the first one built, whatever it is given.
+    from xero_python.api_client import Configuration
+
+    Configuration(oauth2_token=None)
+    connection(monkeypatch)
+    first, second = XeroHook(token_store=MemoryTokenStore()), XeroHook(token_store=MemoryTokenStore())
+    tokens = [first.api_client.configuration.oauth2_token, second.api_client.configuration.oauth2_token]
+    assert None not in tokens
+    assert tokens[0] is not tokens[1]
+    assert tokens[0].client_id == "client-id"

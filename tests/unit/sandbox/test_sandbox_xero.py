@@ -6,7 +6,6 @@ from datetime import date, timezone
 
 import pytest
 import requests
-from xero_python.api_client import ApiClient
 from xero_python.api_client.deserializer import deserialize
 
 from airflow_provider_stripe_sync.sandbox.xero_api import SEED_REFRESH_TOKEN, TENANT_ID, parse_date
@@ -174,5 +173,5 @@ def test_inbound_dates(text, expected):
 )
 def test_the_sdk_reads_xeros_date_forms(text, expected):
     # What the hook relies on when it reads dates back: the SDK's own deserializer.
-    parsed = deserialize("datetime[ms-format]", text, ApiClient().configuration)
+    parsed = deserialize("datetime[ms-format]", text, None)
     assert parsed.astimezone(timezone.utc).isoformat() == expected
