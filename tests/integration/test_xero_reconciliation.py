@@ -467,3 +467,30 @@ def test_the_sandbox_ledger_has_the_shapes_of_xeros_spec(xero, tmp_path):
     for txn in state["bank_transactions"]:
         for line in txn["LineItems"]:
             assert set(line) <= line_keys, set(line) - line_keys
+
+
+def test_a_payout_that_differs_from_its_balance_transactions_is_reported(xero, tmp_path):
+    xero.seed(
+        stripe={
+            "balance_transactions": [
+                bt(
+                    "txn_in",
+                    "charge",
+                    "charge",
+                    7000,
+                    "usd",
+                    B + 100,
+                    [("stripe_fee", 65)],
+                    payout="po_short",
+                ),
+                bt("txn_po", "payout", "payout", -7000, "usd", B + 200, payout="po_short"),
+            ]
+        }
+    )
+    summary = reconcile(list_day(tmp_path, B, B + DAY), tmp_path, run_id="day1")
+
+    assert (summary["upserted"], summary["rejected"]) == (2, 0)
+    rows = list(read_records(summary["report_uri"]))
+    assert [(r["id"], r["reason"], r["payout"], r["difference"], r["posted"]) for r in rows] == [
+        ("txn_po", "payout_amount_differs_from_its_balance_transactions", "po_short", "0.65", True)
+    ]
