@@ -40,6 +40,22 @@ def _chunks(items: Sequence[PlannedBankTransaction], size: int) -> Iterator[Sequ
         yield items[start : start + size]
 
 
+def _ledger_mapping(value: Any) -> Any:
+    """The ledger as rendered: a mapping, JSON text, or (without native rendering) a dict's repr."""
+    if not isinstance(value, str):
+        return value
+    import ast
+    import json
+
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        try:
+            return ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            raise ValueError(f"ledger must be a mapping or its JSON text, got {value[:200]!r}.") from None
+
+
 def check_accounts(config: LedgerConfig, accounts: Sequence[Mapping[str, Any]]) -> None:
     """Fail before writing when a configured account is missing, or a bank account has another currency."""
     by_code = {account["code"]: account for account in accounts}
@@ -125,12 +141,7 @@ class XeroCreateBankTransactionsOperator(BaseOperator):
         from airflow_provider_stripe_sync.records import ReportWriter, read_records, record_uris
 
         batch_size = _batch_size(self.batch_size, MAX_BATCH_SIZE)
-        ledger = self.ledger
-        if isinstance(ledger, str):
-            import json
-
-            ledger = json.loads(ledger)
-        config = LedgerConfig.from_dict(ledger)
+        config = LedgerConfig.from_dict(_ledger_mapping(self.ledger))
         uris = record_uris(self.records_uri, field="records_uri")
         report_uri = self.report_uri or self._default_report_uri(uris[0], context)
 

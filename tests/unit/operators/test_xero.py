@@ -135,9 +135,10 @@ def test_every_record_rejected_fails_the_task(tmp_path):
         run(tmp_path, [charge(0), charge(1)], hook)
 
 
-def test_a_rendered_json_ledger_is_accepted(tmp_path):
+@pytest.mark.parametrize("render", [json.dumps, repr])
+def test_a_ledger_rendered_as_text_is_accepted(tmp_path, render):
     operator = XeroCreateBankTransactionsOperator(
-        task_id="post", records_uri=write(tmp_path, [charge(0)]), ledger=json.dumps(LEDGER)
+        task_id="post", records_uri=write(tmp_path, [charge(0)]), ledger=render(LEDGER)
     )
     hook = FakeHook()
     operator.get_hook = lambda: hook
