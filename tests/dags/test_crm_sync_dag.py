@@ -30,11 +30,19 @@ def airflow(sandbox_server, tmp_path_factory):
     return local
 
 
+OUTPUTS = []
+
+
 def run_day(airflow, sandbox, day):
     day_end = day + timedelta(days=1)
     sandbox.set_clock(int(day_end.timestamp()) + 300)
-    airflow.dags_test(DAG_ID, day_end.isoformat())
+    OUTPUTS.append(airflow.dags_test(DAG_ID, day_end.isoformat()))
     return airflow.last_run(DAG_ID, xcom_tasks=("list_new_customers", "summarize"))
+
+
+def files_containing(folder, secret):
+    needle = secret.encode()
+    return [str(path) for path in folder.rglob("*") if path.is_file() and needle in path.read_bytes()]
 
 
 def writes(requests):
@@ -94,3 +102,13 @@ def test_three_days_then_reruns_change_nothing(airflow, sandbox_server):
         assert after["stripe"]["customers"] == state["stripe"]["customers"]
         assert after["stripe"]["subscriptions"] == state["stripe"]["subscriptions"]
         assert after["hubspot"]["contacts"] == state["hubspot"]["contacts"]
+
+
+def test_no_secret_reaches_output_logs_xcom_records_or_reports(airflow):
+    # Runs after the test above in this module: its `dags test` output and the whole Airflow home
+    # (task logs, the SQLite database with XCom and rendered fields, record files, reports).
+    assert OUTPUTS, "the three-day test must run first"
+    for conn in sandbox_connections("http://unused").values():
+        secret = conn["password"]
+        assert not [out for out in OUTPUTS if secret in out]
+        assert files_containing(airflow.home, secret) == []
