@@ -52,6 +52,57 @@ STRIPE_CONNECTION_FORM: dict[str, Any] = {
     },
 }
 
+
+def _text(label: str, description: str, *, secret: bool = False, kind: str = "string") -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": [kind, "null"]}
+    if secret:
+        schema["format"] = "password"
+    return {"label": label, "description": description, "schema": schema}
+
+
+STRIPE_OAUTH_CONNECTION_FORM: dict[str, Any] = {
+    "ui-field-behaviour": {
+        "hidden-fields": ["schema", "port", "extra"],
+        "relabeling": {
+            "login": "Connect client id",
+            "password": "Platform secret key",
+            "host": "API base URL (optional)",
+        },
+        "placeholders": {
+            "login": "ca_… (Dashboard → Settings → Connect → Onboarding options → OAuth)",
+            "password": "sk_live_… or rk_live_… of the platform",
+            "host": "leave empty for https://api.stripe.com and https://connect.stripe.com",
+        },
+    },
+    "conn-fields": {
+        "stripe_user_id": _text(
+            "Connected account",
+            "The connected account this connection acts for (acct_…); empty: the platform.",
+        ),
+        "refresh_token": _text(
+            "Refresh token", "For Stripe Apps installs: the current refresh token.", secret=True
+        ),
+        "scope": _text("Scope", "read_write or read_only, asked for in the authorize URL."),
+        "livemode": _text("Live mode", "Whether the account was connected in live mode.", kind="boolean"),
+        "redirect_uri": _text(
+            "Redirect URI", "Where Stripe sends the account owner back, as set in Connect settings."
+        ),
+        "stripe_version": _text("Pinned API version", "Stripe API version every request uses."),
+        "max_network_retries": _text(
+            "Retries per request", "Retries of a rate-limited, conflicting or failed request.", kind="integer"
+        ),
+        "requests_per_second": _text(
+            "Requests per second", "Client-side ceiling per account.", kind="number"
+        ),
+        "allow_insecure_host": _text(
+            "Allow plain-http host",
+            "Allow an http:// base URL off loopback (a sandbox in docker compose).",
+            kind="boolean",
+        ),
+    },
+}
+
+
 HUBSPOT_CONNECTION_FORM: dict[str, Any] = {
     "ui-field-behaviour": {
         "hidden-fields": ["schema", "login", "port", "extra"],

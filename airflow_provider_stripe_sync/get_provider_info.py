@@ -25,6 +25,7 @@ def get_provider_info() -> dict[str, Any]:
         HUBSPOT_CONNECTION_FORM,
         MAILCHIMP_CONNECTION_FORM,
         STRIPE_CONNECTION_FORM,
+        STRIPE_OAUTH_CONNECTION_FORM,
         XERO_CONNECTION_FORM,
     )
 
@@ -71,6 +72,12 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "connection-types": [
             _connection_type("stripe.StripeHook", "stripe", "Stripe", STRIPE_CONNECTION_FORM),
+            _connection_type(
+                "stripe.StripeOAuthHook",
+                "stripe_oauth",
+                "Stripe Connect (OAuth)",
+                STRIPE_OAUTH_CONNECTION_FORM,
+            ),
             _connection_type("hubspot.HubSpotHook", "hubspot", "HubSpot", HUBSPOT_CONNECTION_FORM),
             _connection_type("xero.XeroHook", "xero", "Xero", XERO_CONNECTION_FORM),
             _connection_type("mailchimp.MailchimpHook", "mailchimp", "Mailchimp", MAILCHIMP_CONNECTION_FORM),

@@ -98,6 +98,8 @@ class StripeHook(BaseHook):
     default_conn_name = "stripe_default"
     conn_type = "stripe"
     hook_name = "Stripe"
+    extra_types = STRIPE_EXTRAS
+    _account_extra = "stripe_account"
 
     def __init__(self, stripe_conn_id: str = default_conn_name, *, stripe_account: str | None = None) -> None:
         super().__init__()
@@ -112,7 +114,7 @@ class StripeHook(BaseHook):
     @cached_property
     def extras(self) -> dict[str, Any]:
         """The connection's extras, checked against the allow-list."""
-        return connection_extras(self.connection.extra, allowed=STRIPE_EXTRAS, conn_id=self.stripe_conn_id)
+        return connection_extras(self.connection.extra, allowed=self.extra_types, conn_id=self.stripe_conn_id)
 
     @cached_property
     def connection(self) -> Any:
@@ -132,7 +134,7 @@ class StripeHook(BaseHook):
     @cached_property
     def stripe_account(self) -> str | None:
         """The connected account requests act for, or ``None`` for the account that owns the key."""
-        account = self._stripe_account or self.extras.get("stripe_account")
+        account = self._stripe_account or self.extras.get(self._account_extra)
         if account and not _ACCOUNT_ID.match(account):
             raise ValueError(f"stripe_account {account!r} is not a Stripe account id such as 'acct_1A2b3C'.")
         return account
@@ -207,7 +209,7 @@ class StripeHook(BaseHook):
             http_client=HTTPXClient(),
         )
 
-    async def aload_connection(self) -> None:
+    async def aload_connection(self, connection: Any = None) -> None:
         """
         Fetch the connection without blocking the event loop; call it first in a trigger.
 
@@ -215,7 +217,7 @@ class StripeHook(BaseHook):
         """
         from airflow.sdk.log import amask_secret
 
-        self.connection = await self.aget_connection(self.stripe_conn_id)
+        self.connection = connection or await self.aget_connection(self.stripe_conn_id)
         key = check_api_key(self.connection.password, conn_id=self.stripe_conn_id)
         await amask_secret(key)
         # Filling the cached property here keeps the sync mask_secret out of the event loop.
@@ -444,3 +446,144 @@ class StripeHook(BaseHook):
             return False, str(err)
         except Exception as err:
             return False, f"{type(err).__name__}: {err}"
+
+
+#: The extras a ``stripe_oauth`` connection may carry, with their types.
+STRIPE_OAUTH_EXTRAS: dict[str, type | tuple[type, ...]] = {
+    "stripe_user_id": str,
+    "refresh_token": str,
+    "scope": str,
+    "livemode": bool,
+    "redirect_uri": str,
+    "stripe_version": str,
+    "max_network_retries": int,
+    "requests_per_second": (int, float),
+    "allow_insecure_host": bool,
+}
+
+
+class StripeOAuthHook(StripeHook):
+    """
+    Stripe Connect with OAuth, for Standard accounts: a platform acting for the accounts it connected.
+
+    The connection's login is the platform's client id (``ca_…``) and its password the platform's
+    secret key; with ``stripe_user_id`` in its extras it is the connection of one connected account,
+    and every request carries that account in the ``Stripe-Account`` header (an operator's
+    ``stripe_account`` overrides it). Without it, the connection acts as the platform, and can run the
+    OAuth steps: build the authorize URL, exchange the code the redirect brings back, deauthorize.
+
+    :param stripe_conn_id: the ``stripe_oauth`` connection.
+    :param stripe_account: act for this connected account; overrides the connection's ``stripe_user_id``.
+    """
+
+    conn_name_attr = "stripe_oauth_conn_id"
+    default_conn_name = "stripe_oauth_default"
+    conn_type = "stripe_oauth"
+    hook_name = "Stripe Connect (OAuth)"
+    extra_types = STRIPE_OAUTH_EXTRAS
+    _account_extra = "stripe_user_id"
+
+    def __init__(self, stripe_conn_id: str = default_conn_name, *, stripe_account: str | None = None) -> None:
+        super().__init__(stripe_conn_id, stripe_account=stripe_account)
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        from airflow_provider_stripe_sync.connection_forms import STRIPE_OAUTH_CONNECTION_FORM
+
+        return STRIPE_OAUTH_CONNECTION_FORM["ui-field-behaviour"]
+
+    @cached_property
+    def client_id(self) -> str:
+        """The platform's Connect client id, from the connection's login."""
+        client_id = (self.connection.login or "").strip()
+        if not client_id.startswith("ca_"):
+            raise ValueError(
+                f"Connection {self.stripe_conn_id!r}: the login must be the platform's Connect client id "
+                "(ca_…), from Dashboard → Settings → Connect → Onboarding options → OAuth."
+            )
+        return client_id
+
+    def authorize_url(
+        self, *, redirect_uri: str | None = None, scope: str | None = None, state: str | None = None
+    ) -> tuple[str, str]:
+        """
+        Return the URL an account owner opens to connect their Standard account, and its ``state``.
+
+        Keep ``state`` and compare it with :meth:`check_state` when the redirect comes back: it ties
+        the answer to this request (no cross-site request forgery).
+        """
+        import secrets
+
+        state = state or secrets.token_urlsafe(24)
+        params = {
+            "client_id": self.client_id,
+            "response_type": "code",
+            "scope": scope or self.extras.get("scope") or "read_write",
+            "state": state,
+        }
+        redirect = redirect_uri or self.extras.get("redirect_uri")
+        if redirect:
+            params["redirect_uri"] = redirect
+        return self.client.oauth.authorize_url(params=params), state
+
+    @staticmethod
+    def check_state(expected: str, returned: str | None) -> None:
+        """Raise unless the redirect brought back the ``state`` the authorize URL was built with."""
+        import hmac
+
+        if not returned or not hmac.compare_digest(expected, returned):
+            raise ValueError("The OAuth redirect's state does not match the one sent: refusing the code.")
+
+    def exchange_code(self, code: str) -> dict[str, Any]:
+        """
+        Exchange an authorization code for the connected account.
+
+        Returns ``{"stripe_user_id", "livemode", "scope"}``: the access and refresh tokens Stripe sends
+        along are dropped, since requests for a Standard account use the platform key and the
+        ``Stripe-Account`` header; nothing secret is returned.
+        """
+        # Platform calls: no Stripe-Account header, whatever account the connection names.
+        token = self.retry_policy.call(
+            self._limited(
+                lambda: self.client.oauth.token(params={"grant_type": "authorization_code", "code": code})
+            ),
+            description="exchange the OAuth code",
+        )
+        return {key: token.to_dict().get(key) for key in ("stripe_user_id", "livemode", "scope")}
+
+    def deauthorize(self, stripe_user_id: str | None = None) -> str:
+        """Disconnect an account from the platform; return its id."""
+        account = stripe_user_id or self.stripe_account
+        if not account:
+            raise ValueError("deauthorize needs the connected account id (stripe_user_id).")
+        answer = self.retry_policy.call(
+            self._limited(
+                lambda: self.client.oauth.deauthorize(
+                    params={"client_id": self.client_id, "stripe_user_id": account}
+                )
+            ),
+            description="deauthorize the connected account",
+        )
+        return str(answer["stripe_user_id"])
+
+
+def stripe_hook(conn_id: str, *, stripe_account: str | None = None) -> StripeHook:
+    """
+    Return the hook for a ``stripe`` or a ``stripe_oauth`` connection, whichever ``conn_id`` is.
+
+    Operators and sensors take either kind through the same ``stripe_conn_id`` argument.
+    """
+    connection = BaseHook.get_connection(conn_id)
+    cls = StripeOAuthHook if connection.conn_type == StripeOAuthHook.conn_type else StripeHook
+    hook = cls(conn_id, stripe_account=stripe_account)
+    hook.connection = connection
+    return hook
+
+
+async def astripe_hook(conn_id: str, *, stripe_account: str | None = None) -> StripeHook:
+    """The async twin of :func:`stripe_hook`, for triggers: no sync connection lookup."""
+    connection = await BaseHook.aget_connection(conn_id)
+    cls = StripeOAuthHook if connection.conn_type == StripeOAuthHook.conn_type else StripeHook
+    hook = cls(conn_id, stripe_account=stripe_account)
+    await hook.aload_connection(connection)
+    return hook

@@ -17,7 +17,7 @@ from airflow_provider_stripe_sync.context import (
     window_from_context,
 )
 from airflow_provider_stripe_sync.exceptions import StripeRequestError
-from airflow_provider_stripe_sync.hooks.stripe import StripeHook
+from airflow_provider_stripe_sync.hooks.stripe import StripeHook, stripe_hook
 from airflow_provider_stripe_sync.records import RecordWriter
 from airflow_provider_stripe_sync.stripe.listing import validate_page_size
 from airflow_provider_stripe_sync.stripe.resources import listable
@@ -45,7 +45,7 @@ class _StripeOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> StripeHook:
-        return StripeHook(self.stripe_conn_id, stripe_account=self.stripe_account or None)
+        return stripe_hook(self.stripe_conn_id, stripe_account=self.stripe_account or None)
 
 
 class StripeListNewObjectsOperator(_StripeOperator):

@@ -19,6 +19,7 @@ from airflow_provider_stripe_sync.sandbox.hubspot_api import HubSpotApi
 from airflow_provider_stripe_sync.sandbox.mailchimp_api import MailchimpApi
 from airflow_provider_stripe_sync.sandbox.state import SandboxState, redact_authorization
 from airflow_provider_stripe_sync.sandbox.stripe_api import StripeApi
+from airflow_provider_stripe_sync.sandbox.stripe_oauth import StripeOAuthApi
 from airflow_provider_stripe_sync.sandbox.xero_api import XeroApi
 
 log = logging.getLogger(__name__)
@@ -36,12 +37,14 @@ class Sandbox:
         self.hubspot = HubSpotApi(self.state)
         self.mailchimp = MailchimpApi(self.state)
         self.apis = {"stripe": self.stripe, "hubspot": self.hubspot}
+        self.apis["stripe_oauth"] = StripeOAuthApi(self.state, self.stripe)
         self.apis["mailchimp"] = self.mailchimp
         self.xero = XeroApi(self.state)
         self.apis["xero"] = self.xero
         api_methods = ["GET", "POST", "DELETE", "PATCH", "PUT"]
         routes = [
             Route("/v1/{rest:path}", self._endpoint("stripe"), methods=api_methods),
+            Route("/oauth/{rest:path}", self._endpoint("stripe_oauth"), methods=["GET", "POST"]),
             Route("/crm/v3/{rest:path}", self._endpoint("hubspot"), methods=api_methods),
             # Never put "server" in a Mailchimp route: the SDK replaces it in every URL it builds.
             Route("/3.0/{rest:path}", self._endpoint("mailchimp"), methods=api_methods),

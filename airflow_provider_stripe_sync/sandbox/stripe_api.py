@@ -65,6 +65,10 @@ class StripeState:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
         self.partitions: dict[str | None, StripeAccountStore] = {}
+        #: Connect OAuth: accounts that disconnected the platform, pending codes, refresh tokens.
+        self.deauthorized: set[str] = set()
+        self.oauth_codes: dict[str, dict[str, str]] = {}
+        self.oauth_refresh_tokens: dict[str, dict[str, str]] = {}
 
     def store(self, account: str | None) -> StripeAccountStore:
         """Return (creating on first use) the store of one account."""
@@ -75,6 +79,9 @@ class StripeState:
     def reset(self) -> None:
         """Forget every partition."""
         self.partitions.clear()
+        self.deauthorized.clear()
+        self.oauth_codes.clear()
+        self.oauth_refresh_tokens.clear()
 
 
 class Ctx:
@@ -622,6 +629,14 @@ class StripeApi:
         account = req.header("stripe-account") or None
         if account and not account.startswith("acct_"):
             raise StripeError(400, "The Stripe-Account header must be a connected account id (acct_...).")
+        if account in self.stripe.deauthorized:
+            key = _api_key(req.header("authorization")) or ""
+            raise StripeError(
+                403,
+                f"The provided key '{key[:8]}****{key[-4:]}' does not have access to account '{account}' (or "
+                "that account does not exist). Application access may have been revoked.",
+                code="account_invalid",
+            )
         store = self.stripe.store(account)
         params = {**req.query, **req.form}
         op = spec_data()["operations"][f"{req.method} {key}"]

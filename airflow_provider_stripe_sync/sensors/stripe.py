@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 
 from airflow_provider_stripe_sync.context import window_from_context
-from airflow_provider_stripe_sync.hooks.stripe import StripeHook
+from airflow_provider_stripe_sync.hooks.stripe import StripeHook, stripe_hook
 from airflow_provider_stripe_sync.stripe.windows import to_epoch
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class StripeNewObjectsSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> StripeHook:
-        return StripeHook(self.stripe_conn_id, stripe_account=self.stripe_account or None)
+        return stripe_hook(self.stripe_conn_id, stripe_account=self.stripe_account or None)
 
     def _check(self, context: Context) -> NewObjectsCheck:
         from airflow_provider_stripe_sync.stripe.checks import NewObjectsCheck

@@ -80,7 +80,7 @@ class StripeNewObjectsTrigger(BaseTrigger):
         await asyncio.to_thread(importlib.import_module, "stripe")
         import stripe
 
-        from airflow_provider_stripe_sync.hooks.stripe import StripeHook
+        from airflow_provider_stripe_sync.hooks.stripe import astripe_hook
         from airflow_provider_stripe_sync.stripe.retry import describe_error, is_retryable
 
         try:
@@ -92,8 +92,7 @@ class StripeNewObjectsTrigger(BaseTrigger):
                 filters=self.filters,
                 succeeded_only=self.succeeded_only,
             )
-            hook = StripeHook(self.stripe_conn_id, stripe_account=self.stripe_account)
-            await hook.aload_connection()
+            hook = await astripe_hook(self.stripe_conn_id, stripe_account=self.stripe_account)
             client = hook.async_client
             options = hook.request_options()
         except Exception as err:

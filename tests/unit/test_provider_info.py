@@ -14,12 +14,13 @@ from airflow_provider_stripe_sync.get_provider_info import get_provider_info
 from airflow_provider_stripe_sync.hooks.base import ALLOW_INSECURE_HOST
 from airflow_provider_stripe_sync.hooks.hubspot import HUBSPOT_EXTRAS
 from airflow_provider_stripe_sync.hooks.mailchimp import MAILCHIMP_EXTRAS
-from airflow_provider_stripe_sync.hooks.stripe import STRIPE_EXTRAS
+from airflow_provider_stripe_sync.hooks.stripe import STRIPE_EXTRAS, STRIPE_OAUTH_EXTRAS
 from airflow_provider_stripe_sync.hooks.xero import XERO_EXTRAS
 
 INFO = get_provider_info()
 EXTRAS = {
     "stripe": STRIPE_EXTRAS,
+    "stripe_oauth": STRIPE_OAUTH_EXTRAS,
     "hubspot": HUBSPOT_EXTRAS,
     "mailchimp": MAILCHIMP_EXTRAS,
     "xero": XERO_EXTRAS,

@@ -1,0 +1,136 @@
+"""Stripe Connect OAuth end to end against the sandbox: authorize, exchange, read, deauthorize."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from airflow_provider_stripe_sync.exceptions import StripeRequestError
+from airflow_provider_stripe_sync.hooks.stripe import StripeOAuthHook, stripe_hook
+from airflow_provider_stripe_sync.operators.stripe import StripeListNewChargesOperator
+from airflow_provider_stripe_sync.records import read_records
+from tests.conftest import make_context
+
+pytestmark = pytest.mark.integration
+
+B = 1793232000
+HOUR = 3600
+CLIENT_ID = "ca_SandboxPlatform123"
+PLATFORM_KEY = "sk_test_platform_oauth_secret"
+
+
+def oauth_connection(monkeypatch, sandbox, conn_id="stripe_oauth_default", **extra):
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{conn_id.upper()}",
+        json.dumps(
+            {
+                "conn_type": "stripe_oauth",
+                "login": CLIENT_ID,
+                "password": PLATFORM_KEY,
+                "host": sandbox.url,
+                "extra": json.dumps(extra),
+            }
+        ),
+    )
+
+
+def approve(url: str, *, account: str) -> dict[str, str]:
+    """Play the account owner: open the authorize URL and read the redirect's query."""
+    parts = urlsplit(url + f"&stripe_user_id={account}")
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection.request("GET", f"{parts.path}?{parts.query}")
+    response = connection.getresponse()
+    assert response.status == 302
+    location = response.getheader("Location")
+    assert location.startswith("http://127.0.0.1:9/callback?")
+    return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
+
+
+def test_authorize_exchange_then_list_only_the_connected_accounts_charges(sandbox, monkeypatch, tmp_path):
+    oauth_connection(monkeypatch, sandbox, redirect_uri="http://127.0.0.1:9/callback")
+    platform = StripeOAuthHook()
+    url, state = platform.authorize_url(scope="read_write")
+    query = parse_qs(urlsplit(url).query)
+    assert url.startswith(f"{sandbox.url}/oauth/authorize?")
+    assert {k: v[0] for k, v in query.items()} == {
+        "client_id": CLIENT_ID,
+        "response_type": "code",
+        "scope": "read_write",
+        "state": state,
+        "redirect_uri": "http://127.0.0.1:9/callback",
+    }
+
+    answer = approve(url, account="acct_1ConnectedShop")
+    StripeOAuthHook.check_state(state, answer["state"])
+    connected = platform.exchange_code(answer["code"])
+    assert connected == {"stripe_user_id": "acct_1ConnectedShop", "livemode": False, "scope": "read_write"}
+    with pytest.raises(StripeRequestError, match="Authorization code does not exist"):
+        platform.exchange_code(answer["code"])
+
+    sandbox.seed(
+        stripe={"charges": [{"amount": 2500, "currency": "usd", "source": "tok_visa", "created": B + 10}]},
+        account="acct_1ConnectedShop",
+    )
+    sandbox.seed(
+        stripe={"charges": [{"amount": 9999, "currency": "usd", "source": "tok_visa", "created": B + 20}]}
+    )
+
+    # The account's own connection: the platform's credentials plus the connected account id.
+    oauth_connection(monkeypatch, sandbox, conn_id="stripe_shop", stripe_user_id=connected["stripe_user_id"])
+    sandbox.clear_requests()
+    operator = StripeListNewChargesOperator(
+        task_id="charges", stripe_conn_id="stripe_shop", output_uri=str(tmp_path)
+    )
+    result = operator.execute(make_context(interval=(B, B + HOUR)))
+
+    assert [c["amount"] for c in read_records(result["uri"])] == [2500]
+    [request] = [r for r in sandbox.requests() if r["path"] == "/v1/charges"]
+    assert request["headers"]["stripe-account"] == "acct_1ConnectedShop"
+    assert request["headers"]["authorization"].startswith("Bearer sk_test_")
+
+
+def test_state_mismatch_is_refused():
+    with pytest.raises(ValueError, match="state does not match"):
+        StripeOAuthHook.check_state("expected", "forged")
+    with pytest.raises(ValueError, match="state does not match"):
+        StripeOAuthHook.check_state("expected", None)
+
+
+def test_a_deauthorized_account_fails_at_once_with_stripes_message(sandbox, monkeypatch, tmp_path):
+    oauth_connection(monkeypatch, sandbox)
+    platform = StripeOAuthHook()
+    url, state = platform.authorize_url(redirect_uri="http://127.0.0.1:9/callback")
+    account = platform.exchange_code(approve(url, account="acct_1Leaving")["code"])["stripe_user_id"]
+    assert platform.deauthorize(account) == "acct_1Leaving"
+
+    oauth_connection(monkeypatch, sandbox, conn_id="stripe_leaving", stripe_user_id=account)
+    sandbox.clear_requests()
+    with pytest.raises(StripeRequestError) as caught:
+        StripeListNewChargesOperator(
+            task_id="charges", stripe_conn_id="stripe_leaving", output_uri=str(tmp_path)
+        ).execute(make_context(interval=(B, B + HOUR)))
+    assert caught.value.http_status == 403
+    assert "does not have access to account 'acct_1Leaving'" in str(caught.value)
+    assert [r["status"] for r in sandbox.requests() if r["path"] == "/v1/charges"] == [403]
+
+
+def test_operators_pick_the_hook_by_connection_type(sandbox, monkeypatch):
+    oauth_connection(monkeypatch, sandbox, stripe_user_id="acct_1Typed")
+    hook = stripe_hook("stripe_oauth_default")
+    assert type(hook) is StripeOAuthHook
+    assert hook.request_options() == {"stripe_account": "acct_1Typed"}
+    assert type(stripe_hook("stripe_default")).__name__ == "StripeHook"
+
+
+def test_the_client_id_must_be_a_connect_client_id(sandbox, monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_STRIPE_OAUTH_DEFAULT",
+        json.dumps(
+            {"conn_type": "stripe_oauth", "login": "pk_test_1", "password": PLATFORM_KEY, "host": sandbox.url}
+        ),
+    )
+    with pytest.raises(ValueError, match=r"the login must be the platform's Connect client id \(ca_…\)"):
+        StripeOAuthHook().authorize_url()
