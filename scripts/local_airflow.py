@@ -26,6 +26,12 @@ def sandbox_connections(url: str) -> dict[str, dict[str, Any]]:
     """Return connections that point every API at the sandbox at ``url``."""
     return {
         "stripe_default": {"conn_type": "stripe", "password": "sk_test_sandbox_demo", "host": url},
+        "stripe_oauth_default": {
+            "conn_type": "stripe_oauth",
+            "login": "ca_sandbox_demo_platform",
+            "password": "sk_test_sandbox_platform",
+            "host": url,
+        },
         "hubspot_default": {"conn_type": "hubspot", "password": "pat-sandbox-demo", "host": url},
         # The sandbox's default audience; any key ending in a data centre works.
         "mailchimp_default": {

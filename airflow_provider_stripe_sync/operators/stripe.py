@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,6 +28,29 @@ if TYPE_CHECKING:
 
 #: A progress line is logged after this many pages.
 PAGES_PER_LOG_LINE = 10
+
+
+@contextmanager
+def skip_unavailable_account(account: str | None) -> Iterator[None]:
+    """
+    Turn "this platform cannot reach this connected account" into a skipped task.
+
+    When one of many connected accounts has disconnected the platform (Stripe answers 401, or 403
+    with ``account_invalid``), its task is skipped with the reason, so that the other accounts of a
+    mapped sync still complete. Any other failure, and any failure for the platform's own account,
+    still fails the task: a restricted key missing a permission is a 403 too, and must be fixed.
+    """
+    try:
+        yield
+    except StripeRequestError as err:
+        unavailable = err.http_status == 401 or (err.http_status == 403 and err.code == "account_invalid")
+        if account and unavailable:
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            raise AirflowSkipException(
+                f"Skipping Stripe account {account}: the platform cannot reach it (deauthorized?): {err}"
+            ) from err
+        raise
 
 
 class _StripeOperator(BaseOperator):
@@ -155,7 +179,7 @@ class StripeListNewObjectsOperator(_StripeOperator):
             account or "the platform account",
         )
         started = time.monotonic()
-        with RecordWriter(uri, header=header) as writer:
+        with RecordWriter(uri, header=header) as writer, skip_unavailable_account(account):
             pages = self.hook.iter_window(
                 self.resource, read_window, filters=filters, expand=expand, limit=self.limit
             )
@@ -576,3 +600,21 @@ class StripeCreateCustomersFromSignupsOperator(_StripeOperator):
         ):
             return price["id"]
         return None
+
+
+class StripeListConnectedAccountsOperator(_StripeOperator):
+    """
+    Return the ids of the accounts connected to the platform, for a mapped sync over all of them.
+
+    Pages through ``/v1/accounts`` until ``has_more`` is false. The result is a list of ids, small
+    enough for XCom, meant for ``.expand(stripe_account=accounts.output)``.
+
+    :param stripe_conn_id: the platform's ``stripe`` or ``stripe_oauth`` connection.
+    """
+
+    template_fields: Sequence[str] = ("stripe_conn_id",)
+
+    def execute(self, context: Context) -> list[str]:
+        accounts = sorted(account["id"] for account in self.hook.iter_all("accounts", {}))
+        self.log.info("The platform has %d connected accounts.", len(accounts))
+        return accounts

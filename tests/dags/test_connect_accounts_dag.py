@@ -1,0 +1,51 @@
+"""A sync mapped over three connected accounts, one deauthorized: two complete, one is reported."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from airflow_provider_stripe_sync.hooks.stripe import StripeOAuthHook
+from scripts.local_airflow import LocalAirflow, sandbox_connections
+
+pytestmark = pytest.mark.dags
+
+DAG_ID = "stripe_connect_accounts_sync"
+DAY = datetime(2026, 10, 29, tzinfo=timezone.utc)
+B = int(DAY.timestamp())
+
+
+@pytest.mark.timeout(600)
+def test_three_accounts_one_deauthorized(sandbox_server, tmp_path, monkeypatch):
+    sandbox = sandbox_server
+    sandbox.reset()
+    connections = sandbox_connections(sandbox.url)
+    for account, amounts in {"acct_1Alpha": [100, 200], "acct_1Beta": [300], "acct_1Gone": [400]}.items():
+        sandbox.seed(
+            stripe={
+                "charges": [
+                    {"amount": amount, "currency": "usd", "source": "tok_visa", "created": B + 60 * n}
+                    for n, amount in enumerate(amounts)
+                ]
+            },
+            account=account,
+        )
+    sandbox.seed(
+        stripe={"charges": [{"amount": 999, "currency": "usd", "source": "tok_visa", "created": B + 5}]}
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_STRIPE_OAUTH_DEFAULT", json.dumps(connections["stripe_oauth_default"]))
+    assert StripeOAuthHook().deauthorize("acct_1Gone") == "acct_1Gone"
+
+    airflow = LocalAirflow(tmp_path / "airflow", connections=connections)
+    airflow.migrate()
+    airflow.dags_test(DAG_ID, (DAY + timedelta(days=1)).isoformat())
+
+    run = airflow.last_run(DAG_ID, xcom_tasks=("list_connected_accounts", "summarize"))
+    assert run["state"] == "success"
+    assert run["xcom"]["list_connected_accounts"] == ["acct_1Alpha", "acct_1Beta", "acct_1Gone"]
+    assert run["xcom"]["summarize"] == {
+        "synced": {"acct_1Alpha": 2, "acct_1Beta": 1},
+        "skipped": ["acct_1Gone"],
+    }
