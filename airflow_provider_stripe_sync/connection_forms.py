@@ -79,6 +79,10 @@ STRIPE_OAUTH_CONNECTION_FORM: dict[str, Any] = {
             "Connected account",
             "The connected account this connection acts for (acct_…); empty: the platform.",
         ),
+        "platform_conn_id": _text(
+            "Platform connection",
+            "When Password is empty: the stripe_oauth connection holding the platform's client id and key.",
+        ),
         "refresh_token": _text(
             "Refresh token", "For Stripe Apps installs: the current refresh token.", secret=True
         ),

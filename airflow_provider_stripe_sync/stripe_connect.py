@@ -6,9 +6,10 @@ where Airflow's metadata database is reachable, with the platform's ``stripe_oau
 (``--platform-conn-id``, default ``stripe_oauth_default``: login = client id ``ca_…``, password = platform
 secret key) defined. It prints the authorize URL; the account owner opens it and approves; Stripe
 redirects to the loopback redirect URI this command listens on; the command checks the ``state``,
-exchanges the code for the connected account id and stores (or, with ``--print-only``, prints without
-secrets) the account's connection: the platform's credentials plus ``stripe_user_id``. Airflow tasks
-cannot write connections, so this runs outside them.
+exchanges the code for the connected account id and stores (or, with ``--print-only``, prints) the
+account's connection: ``stripe_user_id`` and the platform connection's id, no secret (the hook reads
+the platform's key from the platform connection). Airflow tasks cannot write connections, so this
+runs outside them.
 
 The redirect URI (default ``http://localhost:8766/stripe/callback``) must be listed under Dashboard →
 Settings → Connect → Onboarding options → OAuth → Redirects.
@@ -49,19 +50,23 @@ def connect_account(
 
 
 def account_connection(platform_conn_id: str, account: dict[str, Any]) -> dict[str, Any]:
-    """Return the fields of the connected account's ``stripe_oauth`` connection."""
-    from airflow.sdk import BaseHook
+    """
+    Return the fields of the connected account's ``stripe_oauth`` connection.
 
-    platform = BaseHook.get_connection(platform_conn_id)
-    extra = {**json.loads(platform.extra or "{}"), "stripe_user_id": account["stripe_user_id"]}
-    extra["scope"] = account.get("scope")
-    extra["livemode"] = bool(account.get("livemode"))
+    It holds no secret: the platform's key and client id are read from ``platform_conn_id``.
+    """
+    extra = {
+        "stripe_user_id": account["stripe_user_id"],
+        "platform_conn_id": platform_conn_id,
+        "scope": account.get("scope"),
+        "livemode": bool(account.get("livemode")),
+    }
     return {
         "conn_type": "stripe_oauth",
-        "login": platform.login,
-        "password": platform.password,
-        "host": platform.host,
-        "port": platform.port,
+        "login": None,
+        "password": None,
+        "host": None,
+        "port": None,
         "extra": json.dumps({k: v for k, v in extra.items() if v is not None}),
     }
 
@@ -114,8 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     fields = account_connection(args.platform_conn_id, account)
     if args.print_only:
-        shown = {**fields, "password": "<the platform's secret key>"}
-        _say(f"Connection {args.conn_id}:\n{json.dumps(shown, indent=2)}")
+        _say(f"Connection {args.conn_id}:\n{json.dumps(fields, indent=2)}")
         return 0
     store_connection(args.conn_id, fields)
     _say(f"Stored connection {args.conn_id!r}; use stripe_conn_id={args.conn_id!r} in Stripe operators.")

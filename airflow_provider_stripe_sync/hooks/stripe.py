@@ -120,9 +120,15 @@ class StripeHook(BaseHook):
     def connection(self) -> Any:
         return self.get_connection(self.stripe_conn_id)
 
+    @property
+    def credentials_connection(self) -> Any:
+        """The connection whose key, host and port this hook uses: its own."""
+        return self.connection
+
     @cached_property
     def api_key(self) -> str:
-        key = check_api_key(self.connection.password, conn_id=self.stripe_conn_id)
+        source = self.credentials_connection
+        key = check_api_key(source.password, conn_id=source.conn_id)
         _mask(key)
         return key
 
@@ -148,12 +154,13 @@ class StripeHook(BaseHook):
 
     @cached_property
     def base_url(self) -> str:
+        source = self.credentials_connection
         return api_base_url(
-            self.connection.host,
+            source.host,
             default=STRIPE_API_BASE,
             allow_insecure=bool(self.extras.get("allow_insecure_host")),
-            conn_id=self.stripe_conn_id,
-            port=self.connection.port,
+            conn_id=source.conn_id,
+            port=source.port,
         )
 
     @cached_property
@@ -218,10 +225,15 @@ class StripeHook(BaseHook):
         from airflow.sdk.log import amask_secret
 
         self.connection = connection or await self.aget_connection(self.stripe_conn_id)
-        key = check_api_key(self.connection.password, conn_id=self.stripe_conn_id)
+        await self._aload_credentials()
+        source = self.credentials_connection
+        key = check_api_key(source.password, conn_id=source.conn_id)
         await amask_secret(key)
         # Filling the cached property here keeps the sync mask_secret out of the event loop.
         self.api_key = key
+
+    async def _aload_credentials(self) -> None:
+        """Fetch, without blocking, any other connection the credentials come from (none here)."""
 
     def request_options(self, *, idempotency_key: str | None = None) -> dict[str, Any]:
         """Return the per-request options: the connected account and the idempotency key."""
@@ -451,6 +463,7 @@ class StripeHook(BaseHook):
 #: The extras a ``stripe_oauth`` connection may carry, with their types.
 STRIPE_OAUTH_EXTRAS: dict[str, type | tuple[type, ...]] = {
     "stripe_user_id": str,
+    "platform_conn_id": str,
     "refresh_token": str,
     "scope": str,
     "livemode": bool,
@@ -471,6 +484,11 @@ class StripeOAuthHook(StripeHook):
     and every request carries that account in the ``Stripe-Account`` header (an operator's
     ``stripe_account`` overrides it). Without it, the connection acts as the platform, and can run the
     OAuth steps: build the authorize URL, exchange the code the redirect brings back, deauthorize.
+
+    Account-level credentials: a connected account's connection may hold its own client id and key
+    (for instance a restricted key for that account); when its password is blank, the key, client id
+    and host come from the platform connection named by ``platform_conn_id`` (default
+    ``stripe_oauth_default``), so the platform's secret is stored once.
 
     :param stripe_conn_id: the ``stripe_oauth`` connection.
     :param stripe_account: act for this connected account; overrides the connection's ``stripe_user_id``.
@@ -493,9 +511,29 @@ class StripeOAuthHook(StripeHook):
         return STRIPE_OAUTH_CONNECTION_FORM["ui-field-behaviour"]
 
     @cached_property
+    def credentials_connection(self) -> Any:
+        """
+        The connection the key and client id come from: this one when it holds a key, else the
+        platform's (``platform_conn_id``, default ``stripe_oauth_default``), so that a connected
+        account's connection needs no secret of its own.
+        """
+        if self.connection.password:
+            return self.connection
+        platform_id = self.extras.get("platform_conn_id") or self.default_conn_name
+        if platform_id == self.stripe_conn_id:
+            return self.connection
+        return self.get_connection(platform_id)
+
+    async def _aload_credentials(self) -> None:
+        if not self.connection.password:
+            platform_id = self.extras.get("platform_conn_id") or self.default_conn_name
+            if platform_id != self.stripe_conn_id:
+                self.credentials_connection = await self.aget_connection(platform_id)
+
+    @cached_property
     def client_id(self) -> str:
-        """The platform's Connect client id, from the connection's login."""
-        client_id = (self.connection.login or "").strip()
+        """The platform's Connect client id, from the login of the connection holding the key."""
+        client_id = (self.credentials_connection.login or self.connection.login or "").strip()
         if not client_id.startswith("ca_"):
             raise ValueError(
                 f"Connection {self.stripe_conn_id!r}: the login must be the platform's Connect client id "

@@ -23,7 +23,7 @@ from sqlalchemy import select
 with create_session() as session:
     c = session.scalar(select(Connection).where(Connection.conn_id == "stripe_shop"))
     print("RESULT" + json.dumps({"conn_type": c.conn_type, "login": c.login, "host": c.host,
-        "password_is_platform_key": c.password == __KEY__, "extra": c.extra_dejson}))
+        "password": c.password, "extra": c.extra_dejson}))
 """
 
 
@@ -80,11 +80,17 @@ def test_connect_stores_the_account_connection(sandbox_server, tmp_path):
     assert "Connected account acct_1CliShop (livemode=False, scope=read_write)." in output
     assert "Stored connection 'stripe_shop'" in output
     assert platform_key not in output
-    stored = _result(airflow.python(READ_CONNECTION.replace("__KEY__", repr(platform_key))))
+    # No secret is copied: the account's connection names the platform connection instead.
+    stored = _result(airflow.python(READ_CONNECTION))
     assert stored == {
         "conn_type": "stripe_oauth",
-        "login": "ca_sandbox_demo_platform",
-        "host": sandbox_server.url,
-        "password_is_platform_key": True,
-        "extra": {"stripe_user_id": "acct_1CliShop", "scope": "read_write", "livemode": False},
+        "login": None,
+        "host": None,
+        "password": None,
+        "extra": {
+            "stripe_user_id": "acct_1CliShop",
+            "platform_conn_id": "stripe_oauth_default",
+            "scope": "read_write",
+            "livemode": False,
+        },
     }

@@ -134,3 +134,52 @@ def test_the_client_id_must_be_a_connect_client_id(sandbox, monkeypatch):
     )
     with pytest.raises(ValueError, match=r"the login must be the platform's Connect client id \(ca_…\)"):
         StripeOAuthHook().authorize_url()
+
+
+def test_an_account_connection_without_secrets_uses_the_platforms(sandbox, monkeypatch, tmp_path):
+    oauth_connection(monkeypatch, sandbox)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_STRIPE_KEYLESS",
+        json.dumps({"conn_type": "stripe_oauth", "extra": json.dumps({"stripe_user_id": "acct_1Keyless"})}),
+    )
+    sandbox.seed(
+        stripe={"charges": [{"amount": 1500, "currency": "eur", "source": "tok_visa", "created": B + 1}]},
+        account="acct_1Keyless",
+    )
+    hook = stripe_hook("stripe_keyless")
+    assert (hook.base_url, hook.client_id, hook.stripe_account) == (sandbox.url, CLIENT_ID, "acct_1Keyless")
+    result = StripeListNewChargesOperator(
+        task_id="charges", stripe_conn_id="stripe_keyless", output_uri=str(tmp_path)
+    ).execute(make_context(interval=(B, B + HOUR)))
+    assert [c["amount"] for c in read_records(result["uri"])] == [1500]
+
+
+def test_the_trigger_reads_the_platform_connection_asynchronously(sandbox, monkeypatch):
+    import asyncio
+
+    from airflow_provider_stripe_sync.triggers.stripe import StripeNewObjectsTrigger
+
+    oauth_connection(monkeypatch, sandbox)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_STRIPE_KEYLESS",
+        json.dumps({"conn_type": "stripe_oauth", "extra": json.dumps({"stripe_user_id": "acct_1Keyless"})}),
+    )
+    [charge] = sandbox.seed(
+        stripe={"charges": [{"amount": 1500, "currency": "eur", "source": "tok_visa", "created": B + 1}]},
+        account="acct_1Keyless",
+    )["stripe"]["charges"]
+    trigger = StripeNewObjectsTrigger(
+        stripe_conn_id="stripe_keyless",
+        stripe_account=None,
+        resource="charges",
+        window_start=B,
+        window_end=B + HOUR,
+        poke_interval=0.1,
+    )
+
+    async def first():
+        async for event in trigger.run():
+            return event.payload
+
+    event = asyncio.run(asyncio.wait_for(first(), 20))
+    assert (event["status"], event["newest_id"]) == ("success", charge["id"])
