@@ -10,13 +10,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseHook
 
 from airflow_provider_stripe_sync.connection_forms import XERO_CONNECTION_FORM
 from airflow_provider_stripe_sync.exceptions import DestinationError
 from airflow_provider_stripe_sync.hooks.base import ALLOW_INSECURE_HOST, api_base_url, connection_extras
+from airflow_provider_stripe_sync.token_store import MemoryTokenStore, TokenStore, fingerprint
+from airflow_provider_stripe_sync.token_store import VariableTokenStore as _VariableTokenStore
 
 if TYPE_CHECKING:
     from xero_python.accounting import AccountingApi
@@ -84,43 +86,14 @@ def token_key(conn_id: str) -> str:
     return f"xero_refresh_token__{conn_id}"
 
 
-def _fingerprint(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()[:16]
+_fingerprint = fingerprint
 
 
-class TokenStore(Protocol):
-    """Where the current refresh token lives, readable and writable by every worker."""
-
-    def get(self, key: str) -> str | None: ...
-
-    def set(self, key: str, value: str) -> None: ...
-
-
-class VariableTokenStore:
+class VariableTokenStore(_VariableTokenStore):
     """Keep the refresh token in an Airflow Variable (encrypted at rest with a Fernet key)."""
 
-    def get(self, key: str) -> str | None:
-        from airflow.sdk import Variable
-
-        return Variable.get(key, default=None)
-
-    def set(self, key: str, value: str) -> None:
-        from airflow.sdk import Variable
-
-        Variable.set(key, value, description="Xero refresh token, rotated by XeroHook. Do not edit.")
-
-
-class MemoryTokenStore:
-    """Keep refresh tokens in this process only (tests, scripts); shared by the hooks given it."""
-
     def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        self.values[key] = value
+        super().__init__("Xero refresh token, rotated by XeroHook. Do not edit.")
 
 
 class XeroRequestError(DestinationError):
