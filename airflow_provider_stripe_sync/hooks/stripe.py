@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -134,8 +133,8 @@ class StripeHook(BaseHook):
 
     @property
     def livemode(self) -> bool:
-        """Whether the key is a live-mode key."""
-        return "_live_" in self.api_key
+        """Whether the configured key is a live-mode key."""
+        return "_live_" in (self.credentials_connection.password or "")
 
     @cached_property
     def stripe_account(self) -> str | None:
@@ -180,7 +179,8 @@ class StripeHook(BaseHook):
         rate = self.extras.get("requests_per_second") or DEFAULT_RATE[self.livemode]
         if rate <= 0:
             raise ValueError(f"Connection {self.stripe_conn_id!r}: requests_per_second must be more than 0.")
-        account = self.stripe_account or f"key:{hashlib.sha256(self.api_key.encode()).hexdigest()[:16]}"
+        # Keyed by connection, not by the key: a Stripe Apps key is fetched through this limiter.
+        account = self.stripe_account or f"conn:{self.stripe_conn_id}"
         return shared_limiter(f"{self.base_url}|{account}", float(rate))
 
     def get_conn(self) -> StripeClient:
@@ -475,6 +475,24 @@ STRIPE_OAUTH_EXTRAS: dict[str, type | tuple[type, ...]] = {
 }
 
 
+#: Renew a Stripe Apps access token this many seconds before it expires.
+APPS_EXPIRY_MARGIN = 300
+
+
+def apps_token_key(conn_id: str) -> str:
+    """The Airflow Variable holding a Stripe Apps install's current tokens (``token`` in it: masked)."""
+    return f"stripe_apps_token__{conn_id}"
+
+
+def default_token_store() -> Any:
+    """Where Stripe Apps tokens are kept: Airflow Variables."""
+    from airflow_provider_stripe_sync.token_store import VariableTokenStore
+
+    return VariableTokenStore(
+        "Stripe Apps access and refresh tokens, rotated by StripeOAuthHook. Do not edit."
+    )
+
+
 class StripeOAuthHook(StripeHook):
     """
     Stripe Connect with OAuth, for Standard accounts: a platform acting for the accounts it connected.
@@ -490,8 +508,16 @@ class StripeOAuthHook(StripeHook):
     and host come from the platform connection named by ``platform_conn_id`` (default
     ``stripe_oauth_default``), so the platform's secret is stored once.
 
+    Stripe Apps installs: with a ``refresh_token`` extra (from the install), requests use an access
+    token that lasts an hour, refreshed with the app's secret key (the password) before it expires.
+    Refresh tokens rotate, and tasks cannot write connections, so the newest pair lives in the
+    Airflow Variable ``stripe_apps_token__<conn id>``, saved before the new access token is used; a
+    hook that loses a refresh race to another worker (``invalid_grant``) re-reads it once. Changing
+    the connection's refresh token (a re-install) re-seeds it. Triggers do not take such connections.
+
     :param stripe_conn_id: the ``stripe_oauth`` connection.
     :param stripe_account: act for this connected account; overrides the connection's ``stripe_user_id``.
+    :param token_store: where Stripe Apps tokens are kept; Airflow Variables unless given.
     """
 
     conn_name_attr = "stripe_oauth_conn_id"
@@ -501,8 +527,126 @@ class StripeOAuthHook(StripeHook):
     extra_types = STRIPE_OAUTH_EXTRAS
     _account_extra = "stripe_user_id"
 
-    def __init__(self, stripe_conn_id: str = default_conn_name, *, stripe_account: str | None = None) -> None:
+    def __init__(
+        self,
+        stripe_conn_id: str = default_conn_name,
+        *,
+        stripe_account: str | None = None,
+        token_store: Any = None,
+    ) -> None:
         super().__init__(stripe_conn_id, stripe_account=stripe_account)
+        self._token_store = token_store
+
+    @property
+    def is_app_install(self) -> bool:
+        """Whether this connection is a Stripe Apps install (it carries a refresh token)."""
+        return bool(self.extras.get("refresh_token"))
+
+    @cached_property
+    def token_store(self) -> Any:
+        return self._token_store if self._token_store is not None else default_token_store()
+
+    @property
+    def api_key(self) -> str:
+        # Not a cached_property: before Python 3.12 those hold one lock across all instances while
+        # computing, which would serialise (and here deadlock) hooks refreshing tokens in threads.
+        if "_api_key" not in self.__dict__:
+            if self.is_app_install:
+                token = self._app_access_token()
+                _mask(token)
+            else:
+                token = StripeHook.api_key.func(self)
+            self.__dict__["_api_key"] = token
+        return self.__dict__["_api_key"]
+
+    @api_key.setter
+    def api_key(self, value: str) -> None:
+        self.__dict__["_api_key"] = value
+
+    @property
+    def stripe_account(self) -> str | None:
+        # An app's access token already acts for the account that installed it.
+        return None if self.is_app_install else StripeHook.stripe_account.func(self)
+
+    @cached_property
+    def _app_client(self) -> StripeClient:
+        """A client holding the app's own secret key, for the token endpoint."""
+        from stripe import StripeClient
+
+        source = self.credentials_connection
+        secret = check_api_key(source.password, conn_id=source.conn_id)
+        _mask(secret)
+        base = self.base_url
+        return StripeClient(secret, base_addresses={"api": base, "connect": base}, max_network_retries=0)
+
+    def _stored_tokens(self) -> dict[str, Any] | None:
+        import json
+
+        text = self.token_store.get(apps_token_key(self.stripe_conn_id))
+        return json.loads(text) if text else None
+
+    def _refresh_app_tokens(self, refresh_token: str) -> dict[str, Any]:
+        """Trade a refresh token for a new access token and the next refresh token."""
+        response = self.retry_policy.call(
+            self._limited(
+                lambda: self._app_client.raw_request(
+                    "post", "/v1/oauth/token", grant_type="refresh_token", refresh_token=refresh_token
+                )
+            ),
+            description="refresh the Stripe Apps access token",
+        )
+        body = self._app_client.deserialize(response, api_mode="V1").to_dict()
+        _mask(body["access_token"])
+        _mask(body["refresh_token"])
+        return body
+
+    def _app_access_token(self) -> str:
+        import json
+        import time
+
+        from airflow_provider_stripe_sync.token_store import fingerprint, lock_for
+
+        key = apps_token_key(self.stripe_conn_id)
+        seed = self.extras["refresh_token"]
+        _mask(seed)
+        with lock_for(key):
+            stored = self._stored_tokens()
+            if stored is None or stored.get("seeded_from") != fingerprint(seed):
+                stored = {
+                    "refresh_token": seed,
+                    "access_token": None,
+                    "expires_at": 0,
+                    "seeded_from": fingerprint(seed),
+                }
+            if stored["access_token"] and stored["expires_at"] - time.time() > APPS_EXPIRY_MARGIN:
+                return stored["access_token"]
+            try:
+                fresh = self._refresh_app_tokens(stored["refresh_token"])
+            except StripeRequestError as err:
+                if err.code != "invalid_grant":
+                    raise
+                # Another worker may have rotated the pair first: take what it saved, once.
+                newer = self._stored_tokens()
+                if newer and newer.get("refresh_token") != stored["refresh_token"]:
+                    if newer["access_token"] and newer["expires_at"] - time.time() > APPS_EXPIRY_MARGIN:
+                        return newer["access_token"]
+                    fresh = self._refresh_app_tokens(newer["refresh_token"])
+                else:
+                    raise StripeRequestError(
+                        f"Stripe refused the stored Stripe Apps refresh token of {self.stripe_conn_id!r} "
+                        f"({err}); re-install the app and put its new refresh token in the connection.",
+                        http_status=err.http_status,
+                        code=err.code,
+                    ) from err
+            saved = {
+                "access_token": fresh["access_token"],
+                "refresh_token": fresh["refresh_token"],
+                "expires_at": int(time.time()) + int(fresh.get("expires_in") or 3600),
+                "seeded_from": stored["seeded_from"],
+            }
+            # Saved before use: a crash now loses nothing, the next worker starts from this pair.
+            self.token_store.set(key, json.dumps(saved))
+            return saved["access_token"]
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -525,6 +669,12 @@ class StripeOAuthHook(StripeHook):
         return self.get_connection(platform_id)
 
     async def _aload_credentials(self) -> None:
+        if self.is_app_install:
+            raise ValueError(
+                f"Connection {self.stripe_conn_id!r} is a Stripe Apps install: its tokens rotate through "
+                "an Airflow Variable, which a trigger cannot update. Use the sensor with deferrable=False "
+                "(mode='reschedule' frees the worker slot between checks)."
+            )
         if not self.connection.password:
             platform_id = self.extras.get("platform_conn_id") or self.default_conn_name
             if platform_id != self.stripe_conn_id:

@@ -43,6 +43,8 @@ class Sandbox:
         self.apis["xero"] = self.xero
         api_methods = ["GET", "POST", "DELETE", "PATCH", "PUT"]
         routes = [
+            # Stripe Apps' token endpoint sits under /v1 but speaks OAuth: it goes first.
+            Route("/v1/oauth/token", self._endpoint("stripe_oauth"), methods=["POST"]),
             Route("/v1/{rest:path}", self._endpoint("stripe"), methods=api_methods),
             Route("/oauth/{rest:path}", self._endpoint("stripe_oauth"), methods=["GET", "POST"]),
             Route("/crm/v3/{rest:path}", self._endpoint("hubspot"), methods=api_methods),

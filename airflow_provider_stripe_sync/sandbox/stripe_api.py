@@ -69,6 +69,9 @@ class StripeState:
         self.deauthorized: set[str] = set()
         self.oauth_codes: dict[str, dict[str, str]] = {}
         self.oauth_refresh_tokens: dict[str, dict[str, str]] = {}
+        #: Stripe Apps installs: access token -> {"account", "expires_at"}; refresh token -> account.
+        self.app_tokens: dict[str, dict[str, Any]] = {}
+        self.app_refresh_tokens: dict[str, str] = {}
 
     def store(self, account: str | None) -> StripeAccountStore:
         """Return (creating on first use) the store of one account."""
@@ -82,6 +85,8 @@ class StripeState:
         self.deauthorized.clear()
         self.oauth_codes.clear()
         self.oauth_refresh_tokens.clear()
+        self.app_tokens.clear()
+        self.app_refresh_tokens.clear()
 
 
 class Ctx:
@@ -627,6 +632,14 @@ class StripeApi:
             )
         key, handler, args = found
         account = req.header("stripe-account") or None
+        app_token = self.stripe.app_tokens.get(_api_key(req.header("authorization")) or "")
+        if app_token is not None:
+            # A Stripe Apps access token acts for the account that installed the app, for an hour.
+            if self.state.clock.now() >= app_token["expires_at"]:
+                raise StripeError(
+                    401, "Expired API Key provided: the access token has expired.", code="api_key_expired"
+                )
+            account = app_token["account"]
         if account and not account.startswith("acct_"):
             raise StripeError(400, "The Stripe-Account header must be a connected account id (acct_...).")
         if account in self.stripe.deauthorized:

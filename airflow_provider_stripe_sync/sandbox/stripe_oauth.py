@@ -49,10 +49,13 @@ class StripeOAuthApi:
             ("GET", "/oauth/authorize"): self._authorize,
             ("POST", "/oauth/token"): self._token,
             ("POST", "/oauth/deauthorize"): self._deauthorize,
+            ("POST", "/v1/oauth/token"): self._app_token,
         }
         handler = routes.get((req.method, req.path.rstrip("/")))
         if handler is None:
-            response = _oauth_error(404, "invalid_request", f"Unrecognized request URL ({req.method}: {req.path}).")
+            response = _oauth_error(
+                404, "invalid_request", f"Unrecognized request URL ({req.method}: {req.path})."
+            )
         elif req.method == "POST" and not self._platform_key(req):
             response = _oauth_error(401, "invalid_client", "No valid API key provided.")
         else:
@@ -118,11 +121,53 @@ class StripeOAuthApi:
             },
         )
 
+    def _app_token(self, params: dict[str, Any]) -> ApiResponse:
+        """
+        Stripe Apps installs: codes and refresh tokens give an access token that lasts one hour.
+
+        Refresh tokens rotate: each one works once, and the answer carries the next one.
+        """
+        grant = params.get("grant_type")
+        if grant == "authorization_code":
+            granted = self.stripe.oauth_codes.pop(str(params.get("code")), None)
+            if granted is None:
+                return _oauth_error(
+                    400, "invalid_grant", f"Authorization code does not exist: {params.get('code')}"
+                )
+            account = granted["account"]
+        elif grant == "refresh_token":
+            account = self.stripe.app_refresh_tokens.pop(str(params.get("refresh_token")), None)
+            if account is None or account in self.stripe.deauthorized:
+                return _oauth_error(400, "invalid_grant", "Token has been expired or revoked.")
+        else:
+            return _oauth_error(400, "unsupported_grant_type", f"Unsupported grant type: {grant}")
+        access_token = "sk_test_app" + self.state.ids.token(32)
+        refresh_token = "rt_app" + self.state.ids.token(32)
+        self.stripe.app_tokens[access_token] = {
+            "account": account,
+            "expires_at": self.state.clock.now() + 3600,
+        }
+        self.stripe.app_refresh_tokens[refresh_token] = account
+        return ApiResponse(
+            200,
+            {
+                "access_token": access_token,
+                "expires_in": 3600,
+                "livemode": False,
+                "refresh_token": refresh_token,
+                "scope": "stripe_apps",
+                "stripe_user_id": account,
+                "token_type": "bearer",
+            },
+        )
+
     def _deauthorize(self, params: dict[str, Any]) -> ApiResponse:
         account = str(params.get("stripe_user_id") or "")
         if not str(params.get("client_id") or "").startswith("ca_"):
             return _oauth_error(400, "invalid_client", f"No such application: '{params.get('client_id')}'")
         if account not in self.stripe.partitions or account in self.stripe.deauthorized:
-            return _oauth_error(400, "invalid_client", f"This application is not connected to stripe account {account}.")
+            return _oauth_error(
+                400, "invalid_client", f"This application is not connected to stripe account {account}."
+            )
         self.stripe.deauthorized.add(account)
         return ApiResponse(200, {"stripe_user_id": account})

@@ -183,3 +183,145 @@ def test_the_trigger_reads_the_platform_connection_asynchronously(sandbox, monke
 
     event = asyncio.run(asyncio.wait_for(first(), 20))
     assert (event["status"], event["newest_id"]) == ("success", charge["id"])
+
+
+APP_SECRET = "sk_test_app_developer_secret"
+
+
+def install_app(sandbox, account: str) -> dict:
+    """Install a Stripe App on ``account``: approve, then trade the code at /v1/oauth/token."""
+    import urllib.parse
+    import urllib.request
+
+    query = urllib.parse.urlencode(
+        {"client_id": CLIENT_ID, "response_type": "code", "stripe_user_id": account}
+    )
+    code = json.loads(urllib.request.urlopen(f"{sandbox.url}/oauth/authorize?{query}").read())["code"]
+    request = urllib.request.Request(
+        f"{sandbox.url}/v1/oauth/token",
+        data=urllib.parse.urlencode({"grant_type": "authorization_code", "code": code}).encode(),
+        headers={"Authorization": f"Bearer {APP_SECRET}"},
+    )
+    return json.loads(urllib.request.urlopen(request).read())
+
+
+def app_connection(monkeypatch, sandbox, refresh_token, conn_id="stripe_app"):
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{conn_id.upper()}",
+        json.dumps(
+            {
+                "conn_type": "stripe_oauth",
+                "login": CLIENT_ID,
+                "password": APP_SECRET,
+                "host": sandbox.url,
+                "extra": json.dumps({"refresh_token": refresh_token}),
+            }
+        ),
+    )
+
+
+def token_requests(sandbox):
+    return [
+        (r["form"].get("grant_type"), r["status"])
+        for r in sandbox.requests()
+        if r["path"] == "/v1/oauth/token"
+    ]
+
+
+def test_an_expired_app_access_token_is_refreshed_once_and_the_request_succeeds(
+    sandbox, monkeypatch, tmp_path
+):
+    import time
+
+    from airflow_provider_stripe_sync.hooks import stripe as stripe_hooks
+    from airflow_provider_stripe_sync.token_store import MemoryTokenStore, fingerprint
+
+    install = install_app(sandbox, "acct_1AppShop")
+    app_connection(monkeypatch, sandbox, install["refresh_token"])
+    store = MemoryTokenStore()
+    # The stored access token expired an hour ago, here and in the sandbox.
+    store.set(
+        stripe_hooks.apps_token_key("stripe_app"),
+        json.dumps(
+            {
+                "access_token": install["access_token"],
+                "refresh_token": install["refresh_token"],
+                "expires_at": int(time.time()) - 3600,
+                "seeded_from": fingerprint(install["refresh_token"]),
+            }
+        ),
+    )
+    sandbox.advance(7200)
+    monkeypatch.setattr(stripe_hooks, "default_token_store", lambda: store)
+    sandbox.seed(
+        stripe={"charges": [{"amount": 4200, "currency": "usd", "source": "tok_visa", "created": B + 3}]},
+        account="acct_1AppShop",
+    )
+    sandbox.clear_requests()
+
+    result = StripeListNewChargesOperator(
+        task_id="charges", stripe_conn_id="stripe_app", output_uri=str(tmp_path)
+    ).execute(make_context(interval=(B, B + HOUR)))
+
+    assert [c["amount"] for c in read_records(result["uri"])] == [4200]
+    assert token_requests(sandbox) == [("refresh_token", 200)]
+    assert [r["status"] for r in sandbox.requests() if r["path"] == "/v1/charges"] == [200]
+    saved = json.loads(store.get(stripe_hooks.apps_token_key("stripe_app")))
+    assert saved["refresh_token"] != install["refresh_token"]
+    assert saved["access_token"] != install["access_token"]
+    assert saved["expires_at"] >= int(time.time()) + 3600 - 5
+
+
+def test_two_workers_refreshing_at_once_both_succeed(sandbox, monkeypatch):
+    import threading
+
+    from airflow_provider_stripe_sync.hooks import stripe as stripe_hooks
+    from airflow_provider_stripe_sync.token_store import MemoryTokenStore
+
+    install = install_app(sandbox, "acct_1AppRace")
+    app_connection(monkeypatch, sandbox, install["refresh_token"])
+    store = MemoryTokenStore()
+    # Two workers: no lock in common, one Variable in common; both refresh with the same token.
+    monkeypatch.setattr("airflow_provider_stripe_sync.token_store.lock_for", lambda key: threading.Lock())
+    barrier = threading.Barrier(2)
+    real_refresh = StripeOAuthHook._refresh_app_tokens
+    order = []
+
+    def racing_refresh(self, refresh_token):
+        barrier.wait(timeout=10)
+        if order:
+            time.sleep(0.3)  # the second worker arrives after the first one saved its pair
+        order.append(refresh_token)
+        return real_refresh(self, refresh_token)
+
+    import time
+
+    monkeypatch.setattr(StripeOAuthHook, "_refresh_app_tokens", racing_refresh)
+    keys = {}
+
+    def worker(name):
+        keys[name] = StripeOAuthHook("stripe_app", token_store=store).api_key
+
+    threads = [threading.Thread(target=worker, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert keys["a"] == keys["b"]
+    assert sorted(token_requests(sandbox)) == [
+        ("authorization_code", 200),
+        ("refresh_token", 200),
+        ("refresh_token", 400),
+    ]
+    assert json.loads(store.get(stripe_hooks.apps_token_key("stripe_app")))["access_token"] == keys["a"]
+
+
+def test_a_revoked_app_refresh_token_says_reinstall(sandbox, monkeypatch):
+    from airflow_provider_stripe_sync.token_store import MemoryTokenStore
+
+    install = install_app(sandbox, "acct_1AppGone")
+    app_connection(monkeypatch, sandbox, install["refresh_token"])
+    StripeOAuthHook("stripe_app", token_store=MemoryTokenStore()).api_key  # uses (and rotates) the token
+    with pytest.raises(StripeRequestError, match="re-install the app and put its new refresh token"):
+        StripeOAuthHook("stripe_app", token_store=MemoryTokenStore()).api_key
