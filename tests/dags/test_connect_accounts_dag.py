@@ -40,7 +40,7 @@ def test_three_accounts_one_deauthorized(sandbox_server, tmp_path, monkeypatch):
 
     airflow = LocalAirflow(tmp_path / "airflow", connections=connections)
     airflow.migrate()
-    airflow.dags_test(DAG_ID, (DAY + timedelta(days=1)).isoformat())
+    output = airflow.dags_test(DAG_ID, (DAY + timedelta(days=1)).isoformat())
 
     run = airflow.last_run(DAG_ID, xcom_tasks=("list_connected_accounts", "summarize"))
     assert run["state"] == "success"
@@ -49,3 +49,9 @@ def test_three_accounts_one_deauthorized(sandbox_server, tmp_path, monkeypatch):
         "synced": {"acct_1Alpha": 2, "acct_1Beta": 1},
         "skipped": ["acct_1Gone"],
     }
+
+    # The platform's secret key is in no output, task log, XCom, rendered field or record file.
+    secret = connections["stripe_oauth_default"]["password"]
+    assert secret not in output
+    needle = secret.encode()
+    assert [p for p in airflow.home.rglob("*") if p.is_file() and needle in p.read_bytes()] == []

@@ -229,7 +229,7 @@ def token_requests(sandbox):
 
 
 def test_an_expired_app_access_token_is_refreshed_once_and_the_request_succeeds(
-    sandbox, monkeypatch, tmp_path
+    sandbox, monkeypatch, tmp_path, caplog
 ):
     import time
 
@@ -258,6 +258,7 @@ def test_an_expired_app_access_token_is_refreshed_once_and_the_request_succeeds(
         account="acct_1AppShop",
     )
     sandbox.clear_requests()
+    caplog.set_level("DEBUG")
 
     result = StripeListNewChargesOperator(
         task_id="charges", stripe_conn_id="stripe_app", output_uri=str(tmp_path)
@@ -270,6 +271,15 @@ def test_an_expired_app_access_token_is_refreshed_once_and_the_request_succeeds(
     assert saved["refresh_token"] != install["refresh_token"]
     assert saved["access_token"] != install["access_token"]
     assert saved["expires_at"] >= int(time.time()) + 3600 - 5
+    # Nothing secret was logged at any level, nor returned to XCom.
+    secrets = [
+        APP_SECRET,
+        install["access_token"],
+        install["refresh_token"],
+        saved["access_token"],
+        saved["refresh_token"],
+    ]
+    assert [x for x in secrets if x in caplog.text or x in json.dumps(result)] == []
 
 
 def test_two_workers_refreshing_at_once_both_succeed(sandbox, monkeypatch):
