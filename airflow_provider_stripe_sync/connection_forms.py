@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+#: The field every connection type has: a plain-http host off loopback needs this opt-in.
+ALLOW_INSECURE_HOST_FIELD: dict[str, Any] = {
+    "label": "Allow plain-http host",
+    "description": ("Allow an http:// API base URL that is not on loopback (a sandbox in docker compose)."),
+    "schema": {"type": ["boolean", "null"]},
+}
+
 STRIPE_CONNECTION_FORM: dict[str, Any] = {
     "ui-field-behaviour": {
         "hidden-fields": ["schema", "login", "port", "extra"],
@@ -44,11 +51,7 @@ STRIPE_CONNECTION_FORM: dict[str, Any] = {
             "description": "Parallel requests when a large window is split into sub-windows.",
             "schema": {"type": ["integer", "null"]},
         },
-        "allow_insecure_host": {
-            "label": "Allow plain-http host",
-            "description": "Allow an http:// API base URL that is not on loopback (a sandbox in docker compose).",
-            "schema": {"type": ["boolean", "null"]},
-        },
+        "allow_insecure_host": ALLOW_INSECURE_HOST_FIELD,
     },
 }
 
@@ -132,11 +135,7 @@ HUBSPOT_CONNECTION_FORM: dict[str, Any] = {
             "description": "For a public OAuth app instead of a private app token.",
             "schema": {"type": ["string", "null"], "format": "password"},
         },
-        "allow_insecure_host": {
-            "label": "Allow plain-http host",
-            "description": "Allow an http:// API base URL that is not on loopback (a sandbox in docker compose).",
-            "schema": {"type": ["boolean", "null"]},
-        },
+        "allow_insecure_host": ALLOW_INSECURE_HOST_FIELD,
     },
 }
 
@@ -165,11 +164,7 @@ MAILCHIMP_CONNECTION_FORM: dict[str, Any] = {
             "description": "api_key (default) or oauth (the password holds an OAuth access token).",
             "schema": {"type": ["string", "null"], "enum": ["api_key", "oauth", None]},
         },
-        "allow_insecure_host": {
-            "label": "Allow plain-http host",
-            "description": "Allow an http:// API base URL that is not on loopback (a sandbox in docker compose).",
-            "schema": {"type": ["boolean", "null"]},
-        },
+        "allow_insecure_host": ALLOW_INSECURE_HOST_FIELD,
     },
 }
 
@@ -202,7 +197,9 @@ XERO_CONNECTION_FORM: dict[str, Any] = {
         },
         "grant_type": {
             "label": "Grant type",
-            "description": "authorization_code (an app a user authorised) or client_credentials (custom connection).",
+            "description": (
+                "authorization_code (an app a user authorised) or client_credentials (custom connection)."
+            ),
             "schema": {
                 "type": ["string", "null"],
                 "enum": ["authorization_code", "client_credentials", None],
@@ -213,10 +210,6 @@ XERO_CONNECTION_FORM: dict[str, Any] = {
             "description": "Space-separated OAuth scopes; empty means the accounting scopes the hook needs.",
             "schema": {"type": ["string", "null"]},
         },
-        "allow_insecure_host": {
-            "label": "Allow plain-http host",
-            "description": "Allow an http:// API base URL that is not on loopback (a sandbox in docker compose).",
-            "schema": {"type": ["boolean", "null"]},
-        },
+        "allow_insecure_host": ALLOW_INSECURE_HOST_FIELD,
     },
 }

@@ -61,7 +61,8 @@ def record_uris(value: Any, *, field: str) -> list[str]:
     uris = [item.get("uri") if isinstance(item, Mapping) else item for item in items]
     if not uris or not all(isinstance(uri, str) and uri for uri in uris):
         raise ValueError(
-            f"{field} must be a record file URI, an upstream summary with 'uri', or a list of them; got {value!r}."
+            f"{field} must be a record file URI, an upstream summary with 'uri', "
+            f"or a list of them; got {value!r}."
         )
     return uris
 

@@ -1,8 +1,8 @@
 """
 Connect a Stripe Standard account to your platform and store it as an Airflow connection.
 
-Run ``stripe-sync-connect --conn-id stripe_shop`` (or ``python -m airflow_provider_stripe_sync.stripe_connect``)
-where Airflow's metadata database is reachable, with the platform's ``stripe_oauth`` connection
+Run ``stripe-sync-connect --conn-id stripe_shop`` (or
+``python -m airflow_provider_stripe_sync.stripe_connect``) where Airflow's metadata database is reachable, with the platform's ``stripe_oauth`` connection
 (``--platform-conn-id``, default ``stripe_oauth_default``: login = client id ``ca_…``, password = platform
 secret key) defined. It prints the authorize URL; the account owner opens it and approves; Stripe
 redirects to the loopback redirect URI this command listens on; the command checks the ``state``,
@@ -27,7 +27,8 @@ DEFAULT_REDIRECT_URI = "http://localhost:8766/stripe/callback"
 
 
 def _say(text: str) -> None:
-    print(text, flush=True)
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 def connect_account(
@@ -115,7 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.platform_conn_id, redirect_uri=args.redirect_uri, scope=args.scope, timeout=args.timeout
     )
     _say(
-        f"Connected account {account['stripe_user_id']} (livemode={account['livemode']}, scope={account['scope']})."
+        f"Connected account {account['stripe_user_id']} "
+        f"(livemode={account['livemode']}, scope={account['scope']})."
     )
     fields = account_connection(args.platform_conn_id, account)
     if args.print_only:

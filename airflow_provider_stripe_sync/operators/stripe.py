@@ -140,7 +140,8 @@ class StripeListNewObjectsOperator(_StripeOperator):
             )
         if isinstance(expand, str) or (expand is not None and not isinstance(expand, (list, tuple))):
             raise TypeError(
-                f"expand must be a list of paths such as ['customer'], got {type(expand).__name__} {expand!r}. "
+                "expand must be a list of paths such as ['customer'], "
+                f"got {type(expand).__name__} {expand!r}. "
                 "A Jinja template renders to text unless the DAG sets render_template_as_native_obj=True."
             )
         if lookback in (None, ""):
@@ -162,7 +163,8 @@ class StripeListNewObjectsOperator(_StripeOperator):
             context,
             base_uri,
             "records",
-            f"{safe_part(account or 'platform')}__{self.resource}__{read_window.start}_{read_window.end}.jsonl",
+            f"{safe_part(account or 'platform')}__{self.resource}__"
+            f"{read_window.start}_{read_window.end}.jsonl",
         )
         header = {
             "resource": self.resource,

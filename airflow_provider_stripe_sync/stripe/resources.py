@@ -48,5 +48,6 @@ def listable(name: str) -> ListableResource:
         return LISTABLE_RESOURCES[name]
     except KeyError:
         raise ValueError(
-            f"{name!r} is not a listable Stripe resource here; known: {', '.join(sorted(LISTABLE_RESOURCES))}."
+            f"{name!r} is not a listable Stripe resource here; "
+            f"known: {', '.join(sorted(LISTABLE_RESOURCES))}."
         ) from None

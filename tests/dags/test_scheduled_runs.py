@@ -73,7 +73,8 @@ with create_session() as session:
             "logical_date": run.logical_date.isoformat() if run.logical_date else None,
             "data_interval_start": run.data_interval_start.isoformat() if run.data_interval_start else None,
             "run_after": run.run_after.isoformat(),
-            "xcom": None if row is None else (json.loads(row.value) if isinstance(row.value, str) else row.value),
+            "xcom": None if row is None
+                else (json.loads(row.value) if isinstance(row.value, str) else row.value),
         })
 print("RESULT" + json.dumps(out))
 """

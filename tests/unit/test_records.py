@@ -62,5 +62,6 @@ def test_missing_signups_location_is_named(tmp_path):
     from airflow_provider_stripe_sync.stripe.windows import Window
 
     missing = str(tmp_path / "nowhere")
-    with pytest.raises(FileNotFoundError, match=f"signups_uri '{missing}' is neither a sign-ups file nor a folder"):
+    message = f"signups_uri '{missing}' is neither a sign-ups file nor a folder"
+    with pytest.raises(FileNotFoundError, match=message):
         list(read_signups(missing, Window(0, 1)))

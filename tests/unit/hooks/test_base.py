@@ -23,7 +23,8 @@ def test_extras_are_checked_and_coerced():
         ("[1]", "Connection 'c': extra must be a JSON object, got list"),
         (
             '{"stripe_acount": "acct_1"}',
-            "unknown extra field(s) stripe_acount; accepted: allow_insecure_host, max_network_retries, stripe_account",
+            "unknown extra field(s) stripe_acount; "
+            "accepted: allow_insecure_host, max_network_retries, stripe_account",
         ),
         ('{"max_network_retries": "many"}', "extra 'max_network_retries' must be int, got 'many'"),
         ('{"max_network_retries": true}', "extra 'max_network_retries' must be int, got a bool"),
@@ -65,4 +66,5 @@ def test_plain_http_off_loopback_needs_opt_in():
 def test_a_malformed_secret_extra_is_not_echoed():
     with pytest.raises(ValueError) as caught:
         connection_extras('{"client_secret": 123456789012345}', allowed={"client_secret": str}, conn_id="c")
-    assert str(caught.value) == "Connection 'c': extra 'client_secret' must be str, got an int (value hidden)."
+    expected = "Connection 'c': extra 'client_secret' must be str, got an int (value hidden)."
+    assert str(caught.value) == expected
