@@ -166,6 +166,11 @@ def test_deferrable_sensor_under_a_real_triggerer(airflow_services, sandbox_serv
         return found and found[0]["task_state"] == "deferred"
 
     wait_for(deferred, timeout=300, what="the sensor to defer", services=services)
+    # Give the scheduler time to take the executor's event for the deferring run. If the trigger
+    # fires before that, Airflow 3.3 sees a "success" event for a task instance already queued again
+    # for resumption and fails it ("task state changed externally"): a race of Airflow's, which a
+    # sensor that waits more than a few seconds never meets.
+    time.sleep(10)
     client = stripe.StripeClient("sk_test_x", base_addresses={"api": sandbox_server.url})
     charge = client.v1.charges.create(params={"amount": 900, "currency": "gbp", "source": "tok_visa"})
 
