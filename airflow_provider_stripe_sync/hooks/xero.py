@@ -243,7 +243,8 @@ class XeroHook(BaseHook):
         if grant_type == AUTHORIZATION_CODE and not extras.get("refresh_token"):
             raise ValueError(
                 f"Connection {self.xero_conn_id!r} has no refresh_token: authorise the app once "
-                "(python -m airflow_provider_stripe_sync.xero_authorize) and put the refresh token in the connection."
+                "(python -m airflow_provider_stripe_sync.xero_authorize) "
+                "and put the refresh token in the connection."
             )
         allow_insecure = bool(extras.get(ALLOW_INSECURE_HOST))
         identity = api_base_url(
@@ -362,7 +363,8 @@ class XeroHook(BaseHook):
             if err.status == 400 and isinstance(body, Mapping) and body.get("error") == "invalid_grant":
                 raise _InvalidGrant from err
             raise XeroAuthError(
-                f"Xero refused the token request for connection {self.xero_conn_id!r}: {describe_error(err)}. "
+                f"Xero refused the token request for connection {self.xero_conn_id!r}: "
+                f"{describe_error(err)}. "
                 "Check the client id and secret.",
                 status=err.status,
             ) from err
@@ -399,9 +401,11 @@ class XeroHook(BaseHook):
     def _reauthorise(self) -> XeroAuthError:
         return XeroAuthError(
             f"Xero answered invalid_grant for the refresh token of connection {self.xero_conn_id!r}, and "
-            f"the one stored in Variable {token_key(self.xero_conn_id)!r} too: it expired (60 days unused) or "
+            f"the one stored in Variable {token_key(self.xero_conn_id)!r} too: "
+            "it expired (60 days unused) or "
             "was used by another process more than 30 minutes ago. Re-authorise the app "
-            "(python -m airflow_provider_stripe_sync.xero_authorize) and put the new refresh token in the connection.",
+            "(python -m airflow_provider_stripe_sync.xero_authorize) "
+            "and put the new refresh token in the connection.",
             status=400,
         )
 
