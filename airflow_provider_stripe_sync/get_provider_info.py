@@ -70,6 +70,7 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": "Xero", "python-modules": [f"{_PACKAGE}.hooks.xero"]},
             {"integration-name": "Mailchimp", "python-modules": [f"{_PACKAGE}.hooks.mailchimp"]},
         ],
+        "extra-links": [f"{_PACKAGE}.links.StripeDashboardLink"],
         "connection-types": [
             _connection_type("stripe.StripeHook", "stripe", "Stripe", STRIPE_CONNECTION_FORM),
             _connection_type(

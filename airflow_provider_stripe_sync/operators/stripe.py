@@ -19,6 +19,7 @@ from airflow_provider_stripe_sync.context import (
 )
 from airflow_provider_stripe_sync.exceptions import StripeRequestError
 from airflow_provider_stripe_sync.hooks.stripe import StripeHook, stripe_hook
+from airflow_provider_stripe_sync.links import StripeDashboardLink
 from airflow_provider_stripe_sync.records import RecordWriter
 from airflow_provider_stripe_sync.stripe.listing import validate_page_size
 from airflow_provider_stripe_sync.stripe.resources import listable
@@ -54,7 +55,9 @@ def skip_unavailable_account(account: str | None) -> Iterator[None]:
 
 
 class _StripeOperator(BaseOperator):
-    """Shared by every Stripe operator: the connection, the connected account, the hook."""
+    """Shared by every Stripe operator: the connection, the connected account, the hook, the Dashboard link."""
+
+    operator_extra_links = (StripeDashboardLink(),)
 
     def __init__(
         self,
