@@ -57,7 +57,10 @@ def get_provider_info() -> dict[str, Any]:
             },
         ],
         "operators": [
-            {"integration-name": "Stripe", "python-modules": [f"{_PACKAGE}.operators.stripe"]},
+            {
+                "integration-name": "Stripe",
+                "python-modules": [f"{_PACKAGE}.operators.stripe", f"{_PACKAGE}.operators.stripe_updated"],
+            },
             {"integration-name": "HubSpot", "python-modules": [f"{_PACKAGE}.operators.hubspot"]},
             {"integration-name": "Xero", "python-modules": [f"{_PACKAGE}.operators.xero"]},
             {"integration-name": "Mailchimp", "python-modules": [f"{_PACKAGE}.operators.mailchimp"]},

@@ -74,6 +74,21 @@ def _was_replayed(obj: Any) -> bool:
     return any(key.lower() == "idempotent-replayed" and value == "true" for key, value in headers.items())
 
 
+def _response_time(obj: Any) -> float:
+    """Stripe's time when it answered, from the ``Date`` header; the local time when there is none."""
+    import time
+    from email.utils import parsedate_to_datetime
+
+    headers = getattr(getattr(obj, "last_response", None), "headers", None) or {}
+    for key, value in headers.items():
+        if key.lower() == "date":
+            try:
+                return parsedate_to_datetime(value).timestamp()
+            except (TypeError, ValueError):
+                break
+    return time.time()
+
+
 def _quiet_sdk_request_log() -> None:
     # stripe-python logs every request URL at INFO, and list filters put customers' emails in URLs.
     # Task logs keep INFO, so raise the SDK's logger to WARNING unless someone has set it already.
@@ -307,6 +322,60 @@ class StripeHook(BaseHook):
             retry=self.retry_policy,
             description=f"list {resource}",
         )
+
+    def iter_events(
+        self, window: Window, *, types: Sequence[str], limit: int = 100
+    ) -> Iterator[list[dict[str, Any]]]:
+        """
+        Yield the events of ``types`` created in ``window``, a page at a time, newest first.
+
+        Stripe keeps events for 30 days. The first page's ``Date`` header gives Stripe's time (the
+        worker's clock may be off), and a window older than the retention raises ``ValueError``
+        before any event is yielded, rather than reading nothing.
+
+        :param window: sent as ``created[gte]`` and ``created[lt]`` on every page.
+        :param types: the event types (``types[]``, at most 20).
+        :param limit: the page size, 1 to 100.
+        """
+        from airflow_provider_stripe_sync.stripe.events import check_retention
+
+        params = window_list_params(window, filters={"types": list(types)}, limit=limit)
+        service = self.client.v1.events
+        options = self.request_options()
+        stripe_times: list[float] = []
+
+        def fetch(page_params: dict[str, Any]) -> Any:
+            page = service.list(params=page_params, options=options)
+            stripe_times.append(_response_time(page))
+            return page
+
+        pages = iter_pages(self._limited(fetch), params, retry=self.retry_policy, description="list events")
+        for number, page in enumerate(pages):
+            if number == 0:
+                check_retention(window, stripe_times[0])
+            yield page
+
+    def retrieve(self, resource: str, object_id: str, *, expand: Sequence[str] = ()) -> dict[str, Any] | None:
+        """
+        Fetch one object at the pinned API version; ``None`` when Stripe has no such object (404).
+
+        A deleted customer comes back as Stripe's ``{"id", "object", "deleted": true}``.
+
+        :param resource: the ``StripeClient.v1`` service (``charges``...).
+        :param object_id: the object's id.
+        :param expand: expansions written as for one object.
+        """
+        service = self.service(resource)
+        params = {"expand": list(expand)} if expand else {}
+        try:
+            return self.call(
+                lambda options: service.retrieve(object_id, params=params, options=options),
+                description=f"retrieve {resource}",
+            )
+        except StripeRequestError as err:
+            if err.http_status == 404 and err.code in (None, "resource_missing"):
+                return None
+            raise
 
     def iter_all(
         self, resource: str, params: Mapping[str, Any], *, description: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from email.utils import formatdate
 from typing import Any
 
 from starlette.applications import Starlette
@@ -70,10 +71,13 @@ class Sandbox:
             response = self.answer(api_name, req)
             if response.delay:
                 await asyncio.sleep(response.delay)
+            # The Date header follows the sandbox clock, as a vendor's follows its own: clients that
+            # read the server's time (event retention, say) see the sandbox's, not the machine's.
+            headers = {"date": formatdate(self.state.clock.now_float(), usegmt=True), **response.headers}
             return Response(
                 b"" if response.status == 204 else response.encoded(),
                 status_code=response.status,
-                headers=response.headers,
+                headers=headers,
                 media_type="application/json",
             )
 

@@ -42,7 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"http://{host}:{port}", flush=True)
-    config = uvicorn.Config(sandbox.app, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(
+        sandbox.app, log_level="warning", access_log=False, lifespan="off", date_header=False
+    )
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])

@@ -162,6 +162,7 @@ class SandboxServer(SandboxAdmin):
             log_level="warning",
             access_log=False,
             lifespan="off",
+            date_header=False,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="stripe-sync-sandbox", daemon=True)
