@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class StripeSyncError(Exception):
     """Base class of this provider's errors."""
@@ -32,6 +34,18 @@ class StripeRequestError(StripeSyncError):
         self.http_status = http_status
         self.code = code
         self.attempts = attempts
+
+
+class IdempotencyError(StripeRequestError):
+    """
+    Stripe refused an ``Idempotency-Key``: it was first used for another endpoint or other parameters.
+
+    :param idempotency_key: the key Stripe refused (not a secret: it is derived from the task run).
+    """
+
+    def __init__(self, message: str, *, idempotency_key: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.idempotency_key = idempotency_key
 
 
 class DestinationError(StripeSyncError):

@@ -62,8 +62,16 @@ def make_context(
     try_number: int = 1,
 ) -> dict:
     """A task context with what our operators read: the task instance and the data interval."""
+    xcom: dict = {}
     ti = SimpleNamespace(
-        dag_id=dag_id, task_id=task_id, run_id=run_id, map_index=map_index, try_number=try_number
+        dag_id=dag_id,
+        task_id=task_id,
+        run_id=run_id,
+        map_index=map_index,
+        try_number=try_number,
+        # What the operator pushed besides its return value (the Dashboard link), as XCom would keep it.
+        xcom=xcom,
+        xcom_push=lambda key, value: xcom.__setitem__(key, value),
     )
     context = {"ti": ti, "run_id": run_id}
     if interval is not None:

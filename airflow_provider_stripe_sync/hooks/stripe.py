@@ -261,11 +261,21 @@ class StripeHook(BaseHook):
         return options
 
     def service(self, resource: str) -> Any:
-        """Return the ``StripeClient.v1`` service for ``resource`` (``charges``, ``customers``...)."""
+        """
+        Return the ``StripeClient.v1`` service for ``resource`` (``charges``, ``customers``...).
+
+        Catalog resources whose service sits deeper are found too (``checkout_sessions`` is
+        ``v1.checkout.sessions``, ``invoiceitems`` is ``v1.invoice_items``).
+        """
+        from airflow_provider_stripe_sync.stripe.catalog import service_path
+
+        service = self.client.v1
         try:
-            return getattr(self.client.v1, resource)
+            for part in service_path(resource).split("."):
+                service = getattr(service, part)
         except AttributeError:
             raise ValueError(f"StripeClient has no service {resource!r}.") from None
+        return service
 
     def call(
         self,

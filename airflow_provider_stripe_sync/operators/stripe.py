@@ -19,7 +19,7 @@ from airflow_provider_stripe_sync.context import (
 )
 from airflow_provider_stripe_sync.exceptions import StripeRequestError
 from airflow_provider_stripe_sync.hooks.stripe import StripeHook, stripe_hook
-from airflow_provider_stripe_sync.links import StripeDashboardLink
+from airflow_provider_stripe_sync.links import StripeDashboardLink, dashboard_url, push_dashboard_url
 from airflow_provider_stripe_sync.records import RecordWriter
 from airflow_provider_stripe_sync.stripe.listing import validate_page_size
 from airflow_provider_stripe_sync.stripe.resources import listable
@@ -73,6 +73,25 @@ class _StripeOperator(BaseOperator):
     @cached_property
     def hook(self) -> StripeHook:
         return stripe_hook(self.stripe_conn_id, stripe_account=self.stripe_account or None)
+
+    def push_link(
+        self,
+        context: Context,
+        object_type: str,
+        *,
+        object_id: str | None = None,
+        livemode: bool | None = None,
+        query: dict[str, Any] | None = None,
+    ) -> None:
+        """Push the Dashboard page of what the task touched, in the key's mode and as its account."""
+        url = dashboard_url(
+            object_type,
+            livemode=self.hook.livemode if livemode is None else bool(livemode),
+            account=self.hook.stripe_account,
+            object_id=object_id,
+            query=query,
+        )
+        push_dashboard_url(self, context, url)
 
 
 class StripeListNewObjectsOperator(_StripeOperator):
@@ -201,6 +220,13 @@ class StripeListNewObjectsOperator(_StripeOperator):
             writer.count / elapsed if elapsed else 0.0,
             writer.uri,
         )
+        from airflow_provider_stripe_sync.stripe.catalog import resource_object_type
+
+        self.push_link(
+            context,
+            resource_object_type(self.resource) or self.resource.rstrip("s"),
+            query={"created[gte]": read_window.start, "created[lt]": read_window.end},
+        )
         return {
             "uri": writer.uri,
             "count": writer.count,
@@ -221,6 +247,8 @@ class StripeListNewObjectsOperator(_StripeOperator):
 
 class _StripeListNewOperator(StripeListNewObjectsOperator):
     resource_name: ClassVar[str]
+    #: The catalog method the operator runs (``customers.list_new``).
+    catalog_method: ClassVar[str]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(resource=self.resource_name, **kwargs)
@@ -230,6 +258,7 @@ class StripeListNewCustomersOperator(_StripeListNewOperator):
     """List the customers created in the window; see :class:`StripeListNewObjectsOperator`."""
 
     resource_name = "customers"
+    catalog_method = "customers.list_new"
 
 
 class StripeListNewChargesOperator(_StripeListNewOperator):
@@ -240,6 +269,7 @@ class StripeListNewChargesOperator(_StripeListNewOperator):
     """
 
     resource_name = "charges"
+    catalog_method = "charges.list_new"
 
 
 class StripeListNewSubscriptionsOperator(_StripeListNewOperator):
@@ -250,6 +280,7 @@ class StripeListNewSubscriptionsOperator(_StripeListNewOperator):
     """
 
     resource_name = "subscriptions"
+    catalog_method = "subscriptions.list_new"
 
 
 class StripeListNewBalanceTransactionsOperator(_StripeListNewOperator):
@@ -260,6 +291,7 @@ class StripeListNewBalanceTransactionsOperator(_StripeListNewOperator):
     """
 
     resource_name = "balance_transactions"
+    catalog_method = "balance_transactions.list_new"
 
 
 class _StripeCreateOperator(_StripeOperator):
@@ -279,6 +311,8 @@ class _StripeCreateOperator(_StripeOperator):
     )
     template_fields_renderers = {"stripe_params": "json"}
     kind: ClassVar[str]
+    #: The catalog method the operator runs (``customers.create``).
+    catalog_method: ClassVar[str]
 
     def __init__(
         self,
@@ -304,6 +338,7 @@ class _StripeCreateOperator(_StripeOperator):
             scope = run_scope(context)
         obj, created = self._ensure(self.stripe_params, scope)
         self.log.info("%s %s %s.", "Created" if created else "Found existing", self.kind, obj["id"])
+        self.push_link(context, self.kind, object_id=obj["id"], livemode=obj.get("livemode"))
         return {
             "id": obj["id"],
             "object": obj.get("object"),
@@ -335,6 +370,7 @@ class StripeCreateCustomerOperator(_StripeCreateOperator):
     """
 
     kind = "customer"
+    catalog_method = "customers.create"
 
     def _ensure(self, params: dict[str, Any], scope: list[str] | None) -> tuple[dict[str, Any], bool]:
         return self.hook.ensure_customer(params, match_metadata_key=self.match_metadata_key, scope=scope)
@@ -353,6 +389,7 @@ class StripeCreateSubscriptionOperator(_StripeCreateOperator):
     """
 
     kind = "subscription"
+    catalog_method = "subscriptions.create"
 
     def _ensure(self, params: dict[str, Any], scope: list[str] | None) -> tuple[dict[str, Any], bool]:
         return self.hook.ensure_subscription(params, match_metadata_key=self.match_metadata_key, scope=scope)
@@ -433,6 +470,7 @@ class StripeCustomerProfilesOperator(_StripeOperator):
         self.log.info(
             "Wrote %d customer profiles with %d products to %s.", writer.count, len(products), writer.uri
         )
+        self.push_link(context, "customer")
         return {"uri": writer.uri, "count": writer.count, "resource": "customer_profiles"}
 
     def _profile(
@@ -572,6 +610,8 @@ class StripeCreateCustomersFromSignupsOperator(_StripeOperator):
             counts["subscriptions_existing"],
             report.count,
         )
+        # The sign-ups' customers are created now, not in the sign-up window: link the customers page.
+        self.push_link(context, "customer")
         return {**counts, "rejected": report.count, "report_uri": report.uri, "window": window.as_list()}
 
     def _process(
@@ -622,4 +662,5 @@ class StripeListConnectedAccountsOperator(_StripeOperator):
     def execute(self, context: Context) -> list[str]:
         accounts = sorted(account["id"] for account in self.hook.iter_all("accounts", {}))
         self.log.info("The platform has %d connected accounts.", len(accounts))
+        self.push_link(context, "account")
         return accounts

@@ -44,10 +44,14 @@ LISTABLE_RESOURCES: dict[str, ListableResource] = {
 
 def listable(name: str) -> ListableResource:
     """Return the resource called ``name``, or raise naming the ones that exist."""
-    try:
+    if name in LISTABLE_RESOURCES:
         return LISTABLE_RESOURCES[name]
-    except KeyError:
-        raise ValueError(
-            f"{name!r} is not a listable Stripe resource here; "
-            f"known: {', '.join(sorted(LISTABLE_RESOURCES))}."
-        ) from None
+    # Every catalog resource whose list filters on ``created`` reads windows the same way.
+    from airflow_provider_stripe_sync.stripe.catalog import catalog
+
+    known = {method.removesuffix(".list_new") for method in catalog() if method.endswith(".list_new")}
+    if name in known:
+        return ListableResource(name)
+    raise ValueError(
+        f"{name!r} is not a listable Stripe resource here; known: {', '.join(sorted(known | set(LISTABLE_RESOURCES)))}."
+    )
