@@ -212,13 +212,16 @@ def _wrap(text: str, indent: str) -> str:
 
 def _class_doc(entry: dict[str, Any]) -> str:
     display = cat._split_camel(entry["operator"].removeprefix("Stripe").removesuffix("Operator"))
-    lines = ['    """', f"    {display}: ``{entry['method']}`` ({entry['http_method']} ``{entry['path']}``)."]
+    first = f"{display}: ``{entry['method']}`` ({entry['http_method']} ``{entry['path']}``)."
+    lines = ['    """', _wrap(first, "    ")]
     lines.append("")
     if entry["summary"]:
         lines.append(_wrap(entry["summary"], "    "))
         lines.append("")
     if entry["action"] == "list_new":
-        lines.append(_wrap("See StripeListNewObjectsOperator for the window, lookback and record file.", "    "))
+        lines.append(
+            _wrap("See StripeListNewObjectsOperator for the window, lookback and record file.", "    ")
+        )
         filters = ", ".join(entry["params"]) or "none"
         lines.append(_wrap(f"Filters Stripe accepts: {filters}.", "    "))
     else:
@@ -249,7 +252,10 @@ def render_module(entries: list[dict[str, Any]]) -> str:
         *[f"    {name}," for name in existing],
         "    _StripeListNewOperator,",
         ")",
-        "from airflow_provider_stripe_sync.operators.stripe_method import StripeMethodOperator, _CatalogOperator",
+        "from airflow_provider_stripe_sync.operators.stripe_method import (",
+        "    StripeMethodOperator,",
+        "    _CatalogOperator,",
+        ")",
         "",
         "__all__ = [",
         '    "StripeMethodOperator",',
@@ -316,7 +322,7 @@ def render_docs(entries: list[dict[str, Any]]) -> str:
         "  naming the key.",
         "- List New operators read the objects created in the run's window; see the README.",
         "- Every operator pushes its Stripe Dashboard page (test or live mode, connected account) to XCom",
-        "  for the task's \"Stripe Dashboard\" extra link.",
+        '  for the task\'s "Stripe Dashboard" extra link.',
         "",
         "| Operator | Method | HTTP | Writes |",
         "|---|---|---|---|",
@@ -330,9 +336,11 @@ def render_docs(entries: list[dict[str, Any]]) -> str:
         )
     for entry in entries:
         out.extend(["", f"## {entry['operator']}", ""])
-        out.append(f"`{entry['method']}`: `{entry['http_method']} {entry['path']}`, returns "
-                   f"{'a record file of ' if entry['returns'] != 'object' else 'one '}`{entry['object_type']}`"
-                   f"{' objects' if entry['returns'] != 'object' else ''}. Module: `{entry['module']}`.")
+        out.append(
+            f"`{entry['method']}`: `{entry['http_method']} {entry['path']}`, returns "
+            f"{'a record file of ' if entry['returns'] != 'object' else 'one '}`{entry['object_type']}`"
+            f"{' objects' if entry['returns'] != 'object' else ''}. Module: `{entry['module']}`."
+        )
         out.append("")
         if entry["summary"]:
             out.extend([entry["summary"], ""])

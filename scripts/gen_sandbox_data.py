@@ -63,6 +63,28 @@ OPERATIONS = [
     ("GET", "/v1/accounts"),
     ("GET", "/v1/accounts/{account}"),
     ("GET", "/v1/balance"),
+    ("POST", "/v1/charges/{charge}/capture"),
+    ("POST", "/v1/payment_intents/{intent}/capture"),
+    ("GET", "/v1/invoices"),
+    ("POST", "/v1/invoices"),
+    ("GET", "/v1/invoices/{invoice}"),
+    ("POST", "/v1/invoices/{invoice}"),
+    ("DELETE", "/v1/invoices/{invoice}"),
+    ("POST", "/v1/invoices/{invoice}/finalize"),
+    ("POST", "/v1/invoices/{invoice}/pay"),
+    ("POST", "/v1/invoices/{invoice}/void"),
+    ("GET", "/v1/invoiceitems"),
+    ("POST", "/v1/invoiceitems"),
+    ("GET", "/v1/invoiceitems/{invoiceitem}"),
+    ("POST", "/v1/invoiceitems/{invoiceitem}"),
+    ("DELETE", "/v1/invoiceitems/{invoiceitem}"),
+    ("GET", "/v1/payouts"),
+    ("GET", "/v1/payouts/{payout}"),
+    ("GET", "/v1/coupons"),
+    ("POST", "/v1/coupons"),
+    ("GET", "/v1/coupons/{coupon}"),
+    ("POST", "/v1/coupons/{coupon}"),
+    ("DELETE", "/v1/coupons/{coupon}"),
 ]
 
 #: Fixture resources turned into templates.
@@ -79,6 +101,11 @@ RESOURCES = [
     "event",
     "account",
     "balance",
+    "invoice",
+    "invoiceitem",
+    "line_item",
+    "payout",
+    "coupon",
 ]
 
 

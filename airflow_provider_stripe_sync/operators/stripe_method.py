@@ -267,7 +267,9 @@ class StripeMethodOperator(_StripeOperator):
             for page in self._pages(entry, {**params, "limit": self.limit}):
                 writer.write_many(without_secrets(page))
         self.log.info("%s: wrote %d %s to %s.", entry.method, writer.count, entry.resource, writer.uri)
-        query = {key: value for key, value in params.items() if isinstance(value, (str, int)) and key != "query"}
+        query = {
+            key: value for key, value in params.items() if isinstance(value, (str, int)) and key != "query"
+        }
         self.push_link(context, entry.object_type, query=query or None)
         return {"uri": writer.uri, "count": writer.count, "method": entry.method, "resource": entry.resource}
 
@@ -282,7 +284,9 @@ class StripeMethodOperator(_StripeOperator):
         page_params = dict(params)
         while True:
             page = self.hook.retry_policy.call(lambda p=dict(page_params): send(p), description=entry.method)
-            yield [obj.to_dict(for_json=True) if hasattr(obj, "to_dict") else dict(obj) for obj in page["data"]]
+            yield [
+                obj.to_dict(for_json=True) if hasattr(obj, "to_dict") else dict(obj) for obj in page["data"]
+            ]
             if not page["has_more"] or not page.get("next_page"):
                 return
             page_params["page"] = page["next_page"]

@@ -16,7 +16,10 @@ from airflow_provider_stripe_sync.operators.stripe import (
     StripeListNewSubscriptionsOperator,
     _StripeListNewOperator,
 )
-from airflow_provider_stripe_sync.operators.stripe_method import StripeMethodOperator, _CatalogOperator
+from airflow_provider_stripe_sync.operators.stripe_method import (
+    StripeMethodOperator,
+    _CatalogOperator,
+)
 
 __all__ = [
     "StripeMethodOperator",
@@ -829,7 +832,8 @@ class StripeSendInvoiceOperator(_CatalogOperator):
 
 class StripeMarkUncollectibleInvoiceOperator(_CatalogOperator):
     """
-    Mark Uncollectible Invoice: ``invoices.mark_uncollectible`` (POST ``/v1/invoices/{invoice}/mark_uncollectible``).
+    Mark Uncollectible Invoice: ``invoices.mark_uncollectible`` (POST
+    ``/v1/invoices/{invoice}/mark_uncollectible``).
 
     Marking an invoice as uncollectible is useful for keeping track of bad debts that can be written off for
     accounting purposes.

@@ -6,6 +6,7 @@ import copy
 import random
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_stripe_sync.sandbox import stripe_billing as billing
 from airflow_provider_stripe_sync.sandbox import stripe_resources as res
 from airflow_provider_stripe_sync.sandbox.hubspot_api import HubSpotError
 from airflow_provider_stripe_sync.sandbox.stripe_model import (
@@ -31,6 +32,9 @@ STRIPE_SEEDERS = [
         res.create_subscription,
         {"items", "trial_period_days", "payment_behavior", "metadata", "status", "canceled_at", "ended_at"},
     ),
+    ("payouts", billing.create_payout, {"status", "arrival_date", "automatic", "method", "metadata"}),
+    ("coupons", billing.create_coupon, {"duration_in_months", "metadata"}),
+    ("invoiceitems", billing.create_invoiceitem, {"price_data", "period", "metadata"}),
     (
         "balance_transactions",
         res.create_balance_transaction,

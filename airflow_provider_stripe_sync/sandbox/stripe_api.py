@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from airflow_provider_stripe_sync.sandbox import stripe_billing as billing
 from airflow_provider_stripe_sync.sandbox import stripe_resources as res
 from airflow_provider_stripe_sync.sandbox.common import ApiResponse, SandboxRequest
 from airflow_provider_stripe_sync.sandbox.encoding import canonical
@@ -453,6 +454,43 @@ def list_events(ctx: Ctx) -> Any:
     return paginate(ctx, "events", "/v1/events", _all(*preds))
 
 
+def list_invoices(ctx: Ctx) -> Any:
+    """GET /v1/invoices (``customer``, ``status``, ``subscription``, ``collection_method``)."""
+    p = ctx.params
+    pred = _all(_eq(p, "customer"), _eq(p, "status"), _eq(p, "subscription"), _eq(p, "collection_method"))
+    return paginate(ctx, "invoices", "/v1/invoices", pred)
+
+
+def list_invoiceitems(ctx: Ctx) -> Any:
+    """GET /v1/invoiceitems (``customer``, ``invoice``, ``pending``)."""
+    p = ctx.params
+    preds = [_eq(p, "customer"), _eq(p, "invoice")]
+    if p.get("pending") not in (None, ""):
+        pending = to_bool(p["pending"], "pending")
+        preds.append(lambda o: (o["invoice"] is None) == pending)
+    return paginate(ctx, "invoiceitems", "/v1/invoiceitems", _all(*preds))
+
+
+def list_payouts(ctx: Ctx) -> Any:
+    """GET /v1/payouts (``status``, ``destination``, ``arrival_date``)."""
+    p = ctx.params
+    preds = [_eq(p, "status"), _eq(p, "destination")]
+    arrival = created_filter(p.get("arrival_date"))
+    if arrival is not None:
+        preds.append(lambda o: arrival(o["arrival_date"]))
+    return paginate(ctx, "payouts", "/v1/payouts", _all(*preds))
+
+
+def list_coupons(ctx: Ctx) -> Any:
+    """GET /v1/coupons."""
+    return paginate(ctx, "coupons", "/v1/coupons")
+
+
+def _invoice_action(fn: Callable[..., dict[str, Any]]) -> Handler:
+    """POST /v1/invoices/{invoice}/<action>."""
+    return lambda ctx: fn(ctx.store, ctx.store.get("invoices", ctx.args[0], param="invoice"), ctx.params)
+
+
 def list_accounts(ctx: Ctx) -> Any:
     """GET /v1/accounts: the connected accounts the sandbox knows (partitions other than the platform)."""
     accounts = [ctx.stripe.store(acct).account_object() for acct in list(ctx.stripe.partitions) if acct]
@@ -542,6 +580,70 @@ ROUTES: list[tuple[str, str, str, Handler]] = [
     ("GET", r"/v1/accounts", "/v1/accounts", list_accounts),
     ("GET", r"/v1/accounts/" + ID, "/v1/accounts/{account}", retrieve_account),
     ("GET", r"/v1/balance", "/v1/balance", lambda ctx: ctx.store.balance()),
+    (
+        "POST",
+        r"/v1/charges/" + ID + "/capture",
+        "/v1/charges/{charge}/capture",
+        lambda ctx: res.capture_charge(ctx.store, ctx.store.get("charges", ctx.args[0]), ctx.params),
+    ),
+    (
+        "POST",
+        r"/v1/payment_intents/" + ID + "/capture",
+        "/v1/payment_intents/{intent}/capture",
+        lambda ctx: res.capture_payment_intent(
+            ctx.store, ctx.store.get("payment_intents", ctx.args[0]), ctx.params
+        ),
+    ),
+    ("GET", r"/v1/invoices", "/v1/invoices", list_invoices),
+    ("POST", r"/v1/invoices", "/v1/invoices", _create(billing.create_invoice)),
+    ("GET", r"/v1/invoices/" + ID, "/v1/invoices/{invoice}", _retrieve("invoices")),
+    ("POST", r"/v1/invoices/" + ID, "/v1/invoices/{invoice}", _update("invoices", billing.update_invoice)),
+    (
+        "DELETE",
+        r"/v1/invoices/" + ID,
+        "/v1/invoices/{invoice}",
+        lambda ctx: billing.delete_invoice(ctx.store, ctx.store.get("invoices", ctx.args[0])),
+    ),
+    (
+        "POST",
+        r"/v1/invoices/" + ID + "/finalize",
+        "/v1/invoices/{invoice}/finalize",
+        _invoice_action(billing.finalize_invoice),
+    ),
+    (
+        "POST",
+        r"/v1/invoices/" + ID + "/pay",
+        "/v1/invoices/{invoice}/pay",
+        _invoice_action(billing.pay_invoice),
+    ),
+    (
+        "POST",
+        r"/v1/invoices/" + ID + "/void",
+        "/v1/invoices/{invoice}/void",
+        _invoice_action(billing.void_invoice),
+    ),
+    ("GET", r"/v1/invoiceitems", "/v1/invoiceitems", list_invoiceitems),
+    ("POST", r"/v1/invoiceitems", "/v1/invoiceitems", _create(billing.create_invoiceitem)),
+    ("GET", r"/v1/invoiceitems/" + ID, "/v1/invoiceitems/{invoiceitem}", _retrieve("invoiceitems")),
+    (
+        "POST",
+        r"/v1/invoiceitems/" + ID,
+        "/v1/invoiceitems/{invoiceitem}",
+        _update("invoiceitems", billing.update_invoiceitem),
+    ),
+    (
+        "DELETE",
+        r"/v1/invoiceitems/" + ID,
+        "/v1/invoiceitems/{invoiceitem}",
+        lambda ctx: billing.delete_invoiceitem(ctx.store, ctx.store.get("invoiceitems", ctx.args[0])),
+    ),
+    ("GET", r"/v1/payouts", "/v1/payouts", list_payouts),
+    ("GET", r"/v1/payouts/" + ID, "/v1/payouts/{payout}", _retrieve("payouts")),
+    ("GET", r"/v1/coupons", "/v1/coupons", list_coupons),
+    ("POST", r"/v1/coupons", "/v1/coupons", _create(billing.create_coupon)),
+    ("GET", r"/v1/coupons/" + ID, "/v1/coupons/{coupon}", _retrieve("coupons")),
+    ("POST", r"/v1/coupons/" + ID, "/v1/coupons/{coupon}", _update("coupons", billing.update_coupon)),
+    ("DELETE", r"/v1/coupons/" + ID, "/v1/coupons/{coupon}", _delete("coupons", "coupon.deleted")),
 ]
 
 _COMPILED = [(m, re.compile(f"^{rx}/?$"), key, fn) for m, rx, key, fn in ROUTES]

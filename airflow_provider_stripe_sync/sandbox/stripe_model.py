@@ -33,6 +33,11 @@ PREFIXES = {
     "balance_transactions": "txn",
     "events": "evt",
     "accounts": "acct",
+    "invoices": "in",
+    "invoiceitems": "ii",
+    "payouts": "po",
+    # Coupon ids carry no prefix (``Z4OV52SU``, or the id the caller chose).
+    "coupons": "coupon",
 }
 RESOURCE_BY_PREFIX = {v: k for k, v in PREFIXES.items()}
 
@@ -49,6 +54,10 @@ OBJECT_NAMES = {
     "balance_transactions": "balance_transaction",
     "events": "event",
     "accounts": "account",
+    "invoices": "invoice",
+    "invoiceitems": "invoiceitem",
+    "payouts": "payout",
+    "coupons": "coupon",
 }
 
 #: Currencies without minor units.

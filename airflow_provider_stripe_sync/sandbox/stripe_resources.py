@@ -576,6 +576,7 @@ def confirm_payment_intent(
             "You cannot confirm this PaymentIntent because it's missing a payment method.",
             code="payment_intent_unexpected_state",
         )
+    manual = obj.get("capture_method") == "manual"
     charge = create_charge(
         store,
         {
@@ -585,8 +586,20 @@ def confirm_payment_intent(
             "source": payment_method,
             "description": obj.get("description"),
             "payment_intent": obj["id"],
+            "capture": not manual,
         },
     )
+    if manual:
+        # Authorized only: the funds wait for a capture.
+        changes = {
+            "status": "requires_capture",
+            "amount_capturable": obj["amount"],
+            "latest_charge": charge["id"],
+            "payment_method": charge["payment_method"],
+        }
+        store.update("payment_intents", obj, changes, None)
+        store.emit("payment_intent.amount_capturable_updated", obj)
+        return obj
     changes = {
         "status": "succeeded",
         "amount_received": obj["amount"],
@@ -595,6 +608,71 @@ def confirm_payment_intent(
     }
     store.update("payment_intents", obj, changes, None)
     store.emit("payment_intent.succeeded", obj)
+    return obj
+
+
+def capture_charge(store: StripeAccountStore, obj: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Capture an authorized charge (all of it, or ``amount``): balance transaction, ``charge.captured``."""
+    if obj["captured"] or obj["status"] != "succeeded":
+        raise StripeError(
+            400,
+            "Charge {} has already been captured.".format(obj["id"]),
+            code="charge_already_captured",
+        )
+    amount = to_int(params["amount"], "amount") if params.get("amount") not in (None, "") else obj["amount"]
+    if amount < 1 or amount > obj["amount"]:
+        raise StripeError(
+            400,
+            f"Amount to capture ({amount}) must be between 1 and the charge's amount ({obj['amount']}).",
+            param="amount",
+            code="amount_too_large",
+        )
+    settled, settle_currency, rate = settle(amount, obj["currency"], store.settlement_currencies)
+    txn = store.balance_transaction(
+        type_="charge",
+        amount=settled,
+        currency=settle_currency,
+        source=obj["id"],
+        created=store.now,
+        description=obj["description"],
+        fee=fee_for(settled),
+        exchange_rate=rate,
+    )
+    changes = {
+        "captured": True,
+        "amount_captured": amount,
+        "balance_transaction": txn["id"],
+        # An uncaptured remainder is released, as Stripe shows it: refunded.
+        "amount_refunded": obj["amount"] - amount,
+    }
+    store.update("charges", obj, changes, None)
+    store.emit("charge.captured", obj)
+    intent = store.objects["payment_intents"].get(obj.get("payment_intent") or "")
+    if intent is not None and intent["status"] == "requires_capture":
+        store.update(
+            "payment_intents",
+            intent,
+            {"status": "succeeded", "amount_received": amount, "amount_capturable": 0},
+            None,
+        )
+        store.emit("payment_intent.succeeded", intent)
+    return obj
+
+
+def capture_payment_intent(
+    store: StripeAccountStore, obj: dict[str, Any], params: dict[str, Any]
+) -> dict[str, Any]:
+    """Capture a payment intent that requires capture (its charge is captured)."""
+    if obj["status"] != "requires_capture":
+        raise StripeError(
+            400,
+            "This PaymentIntent could not be captured because it has a status of {}. Only a PaymentIntent "
+            "with one of the following statuses may be captured: requires_capture.".format(obj["status"]),
+            code="payment_intent_unexpected_state",
+        )
+    charge = store.get("charges", obj["latest_charge"])
+    amount = params.get("amount_to_capture")
+    capture_charge(store, charge, {"amount": amount} if amount not in (None, "") else {})
     return obj
 
 

@@ -49,7 +49,9 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("subscriptions", "subscriptions", "Subscription", "Subscriptions", ("cancel", "resume")),
     Resource("subscription_items", "subscription_items", "Subscription Item", "Subscription Items"),
     Resource("charges", "charges", "Charge", "Charges", ("capture",)),
-    Resource("payment_intents", "payment_intents", "Payment Intent", "Payment Intents", ("capture", "cancel")),
+    Resource(
+        "payment_intents", "payment_intents", "Payment Intent", "Payment Intents", ("capture", "cancel")
+    ),
     Resource("refunds", "refunds", "Refund", "Refunds", ("cancel",)),
     Resource(
         "invoices",
@@ -208,7 +210,7 @@ def entry(method: str) -> CatalogEntry:
 
 
 def resource_object_type(resource: str) -> str | None:
-    """The ``object`` type of a catalog resource's objects (``balance_transactions`` → ``balance_transaction``)."""
+    """The ``object`` type of a resource's objects (``balance_transactions``: ``balance_transaction``)."""
     for item in catalog().values():
         if item.resource == resource:
             return item.object_type
@@ -216,6 +218,6 @@ def resource_object_type(resource: str) -> str | None:
 
 
 def service_path(resource: str) -> str:
-    """The ``StripeClient.v1`` attribute path of a resource (``checkout_sessions`` → ``checkout.sessions``)."""
+    """The ``StripeClient.v1`` attribute path of a resource (``checkout_sessions``: ``checkout.sessions``)."""
     known = RESOURCES_BY_NAME.get(resource)
     return known.service if known else resource

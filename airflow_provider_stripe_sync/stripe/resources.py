@@ -52,6 +52,5 @@ def listable(name: str) -> ListableResource:
     known = {method.removesuffix(".list_new") for method in catalog() if method.endswith(".list_new")}
     if name in known:
         return ListableResource(name)
-    raise ValueError(
-        f"{name!r} is not a listable Stripe resource here; known: {', '.join(sorted(known | set(LISTABLE_RESOURCES)))}."
-    )
+    names = ", ".join(sorted(known | set(LISTABLE_RESOURCES)))
+    raise ValueError(f"{name!r} is not a listable Stripe resource here; known: {names}.")

@@ -37,18 +37,23 @@ HOUR = 3600
 def run(operator, tmp_path=None, **context):
     if tmp_path is not None:
         operator.output_uri = str(tmp_path)
-    ctx = make_context(**context)
+    # The task run is the idempotency scope: each operator runs as its own task.
+    ctx = make_context(**{"task_id": operator.task_id, **context})
     result = operator.execute(ctx)
     return result, ctx["ti"].xcom
 
 
 def stripe_writes(sandbox):
-    return [r for r in sandbox.requests() if r["path"].startswith("/v1/") and r["method"] in ("POST", "DELETE")]
+    return [
+        r for r in sandbox.requests() if r["path"].startswith("/v1/") and r["method"] in ("POST", "DELETE")
+    ]
 
 
 def test_customer_create_retrieve_update_list(sandbox, tmp_path):
     created, xcom = run(
-        StripeMethodOperator(task_id="c", method="customers.create", stripe_params={"email": "ada@example.com"})
+        StripeMethodOperator(
+            task_id="c", method="customers.create", stripe_params={"email": "ada@example.com"}
+        )
     )
     assert created["object"] == "customer" and created["email"] == "ada@example.com"
     assert xcom[XCOM_KEY] == f"https://dashboard.stripe.com/test/customers/{created['id']}"
@@ -105,7 +110,9 @@ def test_products_prices_subscriptions_create_cancel_list(sandbox, tmp_path):
     assert [(s["id"], s["status"], s["customer"]["email"]) for s in records] == [
         (subscription["id"], "canceled", "sub@example.com")
     ]
-    list_request = [r for r in sandbox.requests() if r["method"] == "GET" and r["path"] == "/v1/subscriptions"]
+    list_request = [
+        r for r in sandbox.requests() if r["method"] == "GET" and r["path"] == "/v1/subscriptions"
+    ]
     assert list_request[-1]["query"]["expand"] == ["data.customer"]
 
 
@@ -114,18 +121,30 @@ def test_charges_refunds_balance_transactions_and_events(sandbox, tmp_path):
         stripe={
             "customers": [{"id": "cus_payer", "email": "payer@example.com", "created": B - HOUR}],
             "charges": [
-                {"amount": 2000, "currency": "usd", "customer": "cus_payer", "source": "tok_visa", "created": B}
+                {
+                    "amount": 2000,
+                    "currency": "usd",
+                    "customer": "cus_payer",
+                    "source": "tok_visa",
+                    "created": B,
+                }
             ],
         }
     )
-    charges, _ = run(StripeListChargesOperator(task_id="ch", stripe_params={"customer": "cus_payer"}), tmp_path)
+    charges, _ = run(
+        StripeListChargesOperator(task_id="ch", stripe_params={"customer": "cus_payer"}), tmp_path
+    )
     (charge,) = read_records(charges["uri"])
     assert (charge["amount"], charge["customer"]) == (2000, "cus_payer")
 
-    refund, xcom = run(StripeCreateRefundOperator(task_id="re", stripe_params={"charge": charge["id"], "amount": 500}))
+    refund, xcom = run(
+        StripeCreateRefundOperator(task_id="re", stripe_params={"charge": charge["id"], "amount": 500})
+    )
     assert (refund["object"], refund["charge"], refund["amount"]) == ("refund", charge["id"], 500)
     assert xcom[XCOM_KEY] == f"https://dashboard.stripe.com/test/refunds/{refund['id']}"
-    refunds, _ = run(StripeListRefundsOperator(task_id="rl", stripe_params={"charge": charge["id"]}), tmp_path)
+    refunds, _ = run(
+        StripeListRefundsOperator(task_id="rl", stripe_params={"charge": charge["id"]}), tmp_path
+    )
     assert [r["id"] for r in read_records(refunds["uri"])] == [refund["id"]]
 
     txns, xcom = run(StripeListBalanceTransactionsOperator(task_id="bt"), tmp_path)
@@ -135,7 +154,9 @@ def test_charges_refunds_balance_transactions_and_events(sandbox, tmp_path):
     one, _ = run(StripeRetrieveBalanceTransactionOperator(task_id="bt1", object_id=records[0]["id"]))
     assert one["id"] == records[0]["id"]
 
-    events, _ = run(StripeListEventsOperator(task_id="ev", stripe_params={"type": "charge.refunded"}), tmp_path)
+    events, _ = run(
+        StripeListEventsOperator(task_id="ev", stripe_params={"type": "charge.refunded"}), tmp_path
+    )
     assert [(e["type"], e["data"]["object"]["id"]) for e in read_records(events["uri"])] == [
         ("charge.refunded", charge["id"])
     ]
@@ -190,8 +211,185 @@ def test_connected_account_and_live_key_shape_the_link(sandbox, monkeypatch, tmp
     )
     created, xcom = run(
         StripeCreateProductOperator(
-            task_id="p", stripe_conn_id="stripe_live", stripe_account="acct_1Linked", stripe_params={"name": "L"}
+            task_id="p",
+            stripe_conn_id="stripe_live",
+            stripe_account="acct_1Linked",
+            stripe_params={"name": "L"},
         )
     )
     assert created["livemode"] is True
     assert xcom[XCOM_KEY] == f"https://dashboard.stripe.com/acct_1Linked/products/{created['id']}"
+
+
+def test_invoices_create_finalize_pay_and_void(sandbox):
+    from airflow_provider_stripe_sync.operators.stripe_methods import (
+        StripeCreateInvoiceItemOperator,
+        StripeCreateInvoiceOperator,
+        StripeFinalizeInvoiceOperator,
+        StripeListInvoicesOperator,
+        StripePayInvoiceOperator,
+        StripeRetrieveInvoiceOperator,
+        StripeVoidInvoiceOperator,
+    )
+
+    sandbox.seed(stripe={"customers": [{"id": "cus_billed", "email": "billed@example.com"}]})
+    draft, xcom = run(StripeCreateInvoiceOperator(task_id="inv", stripe_params={"customer": "cus_billed"}))
+    assert (draft["status"], draft["amount_due"], draft["customer"]) == ("draft", 0, "cus_billed")
+    assert xcom[XCOM_KEY] == f"https://dashboard.stripe.com/test/invoices/{draft['id']}"
+    item, _ = run(
+        StripeCreateInvoiceItemOperator(
+            task_id="item",
+            stripe_params={"customer": "cus_billed", "invoice": draft["id"], "amount": 4200, "currency": "usd"},
+        )
+    )
+    assert (item["invoice"], item["amount"]) == (draft["id"], 4200)
+    finalized, _ = run(StripeFinalizeInvoiceOperator(task_id="fin", object_id=draft["id"]))
+    assert (finalized["status"], finalized["amount_due"]) == ("open", 4200)
+    assert [line["amount"] for line in finalized["lines"]["data"]] == [4200]
+    assert finalized["number"].endswith("-0001")
+    paid, _ = run(StripePayInvoiceOperator(task_id="pay", object_id=draft["id"]))
+    assert (paid["status"], paid["amount_paid"], paid["amount_remaining"]) == ("paid", 4200, 0)
+
+    second, _ = run(StripeCreateInvoiceOperator(task_id="inv2", stripe_params={"customer": "cus_billed"}))
+    run(StripeFinalizeInvoiceOperator(task_id="fin2", object_id=second["id"]))
+    # An invoice for nothing is paid when finalized; Stripe refuses to void it.
+    assert run(StripeRetrieveInvoiceOperator(task_id="r", object_id=second["id"]))[0]["status"] == "paid"
+    third, _ = run(StripeCreateInvoiceOperator(task_id="inv3", stripe_params={"customer": "cus_billed"}))
+    run(
+        StripeCreateInvoiceItemOperator(
+            task_id="item3",
+            stripe_params={"customer": "cus_billed", "invoice": third["id"], "amount": 100, "currency": "usd"},
+        )
+    )
+    run(StripeFinalizeInvoiceOperator(task_id="fin3", object_id=third["id"]))
+    voided, _ = run(StripeVoidInvoiceOperator(task_id="void", object_id=third["id"]))
+    assert (voided["status"], voided["amount_due"]) == ("void", 100)
+
+    listed, _ = run(StripeListInvoicesOperator(task_id="l", stripe_params={"customer": "cus_billed"}))
+    records = list(read_records(listed["uri"]))
+    assert sorted((r["id"], r["status"]) for r in records) == sorted(
+        [(draft["id"], "paid"), (second["id"], "paid"), (third["id"], "void")]
+    )
+    events = [e for e in sandbox.state(resources=["events"])["stripe"]["events"] if e["type"].startswith("inv")]
+    types = [e["type"] for e in sorted(events, key=lambda e: e["created"])]
+    for expected in (
+        "invoice.created",
+        "invoiceitem.created",
+        "invoice.updated",
+        "invoice.finalized",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+        "invoice.voided",
+    ):
+        assert expected in types
+    charges = sandbox.state(resources=["charges"])["stripe"]["charges"]
+    assert [(c["customer"], c["amount"], c["captured"]) for c in charges] == [("cus_billed", 4200, True)]
+
+
+def test_payouts_list_and_retrieve(sandbox, tmp_path):
+    from airflow_provider_stripe_sync.operators.stripe_methods import (
+        StripeListNewPayoutsOperator,
+        StripeListPayoutsOperator,
+        StripeRetrievePayoutOperator,
+    )
+
+    sandbox.seed(
+        stripe={
+            "payouts": [
+                {"id": "po_early", "amount": 10000, "currency": "usd", "created": B - HOUR},
+                {"id": "po_late", "amount": 2500, "currency": "usd", "created": B + 60, "status": "in_transit"},
+            ]
+        }
+    )
+    listed, xcom = run(StripeListPayoutsOperator(task_id="p"), tmp_path)
+    assert [(p["id"], p["amount"], p["status"]) for p in read_records(listed["uri"])] == [
+        ("po_late", 2500, "in_transit"),
+        ("po_early", 10000, "paid"),
+    ]
+    assert xcom[XCOM_KEY] == "https://dashboard.stripe.com/test/payouts"
+    new, _ = run(StripeListNewPayoutsOperator(task_id="n"), tmp_path, interval=(B, B + HOUR))
+    assert [p["id"] for p in read_records(new["uri"])] == ["po_late"]
+    one, xcom = run(StripeRetrievePayoutOperator(task_id="r", object_id="po_early"))
+    assert (one["id"], one["amount"]) == ("po_early", 10000)
+    assert xcom[XCOM_KEY] == "https://dashboard.stripe.com/test/payouts/po_early"
+
+
+def test_capture_a_charge_and_a_payment_intent(sandbox):
+    from airflow_provider_stripe_sync.operators.stripe_methods import (
+        StripeCaptureChargeOperator,
+        StripeCapturePaymentIntentOperator,
+        StripeCreateChargeOperator,
+        StripeCreatePaymentIntentOperator,
+    )
+
+    sandbox.seed(stripe={"customers": [{"id": "cus_auth", "email": "auth@example.com"}]})
+    charge, _ = run(
+        StripeCreateChargeOperator(
+            task_id="c",
+            stripe_params={"amount": 3000, "currency": "usd", "source": "tok_visa", "capture": False},
+        )
+    )
+    assert (charge["captured"], charge["amount_captured"]) == (False, 0)
+    captured, _ = run(StripeCaptureChargeOperator(task_id="cap", object_id=charge["id"]))
+    assert (captured["captured"], captured["amount_captured"]) == (True, 3000)
+
+    intent, xcom = run(
+        StripeCreatePaymentIntentOperator(
+            task_id="pi",
+            stripe_params={
+                "amount": 5000,
+                "currency": "usd",
+                "customer": "cus_auth",
+                "payment_method": "pm_card_visa",
+                "capture_method": "manual",
+                "confirm": True,
+            },
+        )
+    )
+    assert intent["status"] == "requires_capture"
+    assert "client_secret" not in intent
+    assert xcom[XCOM_KEY] == f"https://dashboard.stripe.com/test/payments/{intent['id']}"
+    done, _ = run(
+        StripeCapturePaymentIntentOperator(task_id="cpi", object_id=intent["id"], stripe_params={"amount_to_capture": 4000})
+    )
+    assert (done["status"], done["amount_received"]) == ("succeeded", 4000)
+    events = {e["type"] for e in sandbox.state(resources=["events"])["stripe"]["events"]}
+    assert {"charge.captured", "payment_intent.amount_capturable_updated", "payment_intent.succeeded"} <= events
+
+
+def test_coupons_create_list_delete(sandbox, tmp_path):
+    from airflow_provider_stripe_sync.operators.stripe_methods import (
+        StripeCreateCouponOperator,
+        StripeDeleteCouponOperator,
+        StripeListCouponsOperator,
+    )
+
+    coupon, xcom = run(
+        StripeCreateCouponOperator(
+            task_id="c", stripe_params={"id": "WELCOME10", "percent_off": 10, "duration": "once"}
+        )
+    )
+    assert (coupon["id"], coupon["percent_off"], coupon["valid"]) == ("WELCOME10", 10.0, True)
+    assert xcom[XCOM_KEY] == "https://dashboard.stripe.com/test/coupons/WELCOME10"
+    listed, _ = run(StripeListCouponsOperator(task_id="l"), tmp_path)
+    assert [c["id"] for c in read_records(listed["uri"])] == ["WELCOME10"]
+    deleted, xcom = run(StripeDeleteCouponOperator(task_id="d", object_id="WELCOME10"))
+    assert deleted == {"id": "WELCOME10", "object": "coupon", "deleted": True}
+    assert xcom[XCOM_KEY] == "https://dashboard.stripe.com/test/coupons"
+    events = [e["type"] for e in sandbox.state(resources=["events"])["stripe"]["events"]]
+    assert sorted(events) == ["coupon.created", "coupon.deleted"]
+
+
+def test_a_list_expand_deeper_than_four_levels_is_refused_before_any_request(sandbox):
+    from airflow_provider_stripe_sync.operators.stripe_methods import StripeListChargesOperator
+
+    sandbox.clear_requests()
+    allowed = StripeListChargesOperator(task_id="ok", expand=["invoice.subscription.default_source"])
+    assert allowed.execute(make_context())["count"] == 0
+    sent = [r for r in sandbox.requests() if r["path"] == "/v1/charges"]
+    assert sent[-1]["query"]["expand"] == ["data.invoice.subscription.default_source"]
+    sandbox.clear_requests()
+    deeper = StripeListChargesOperator(task_id="no", expand=["invoice.subscription.default_source.customer"])
+    with pytest.raises(ValueError, match="5 levels deep; Stripe allows 4 including the list's 'data.' prefix"):
+        deeper.execute(make_context())
+    assert [r for r in sandbox.requests() if r["path"].startswith("/v1/")] == []

@@ -156,7 +156,10 @@ def test_docs_page_lists_every_entry_with_its_parameters():
     finalize = docs.split("## StripeFinalizeInvoiceOperator", 1)[1].split("\n## ", 1)[0]
     assert "`object_id`: the `invoice` in the path." in finalize
     assert "Parameters: `auto_advance`." in finalize
-    assert 'StripeFinalizeInvoiceOperator(task_id="invoices_finalize", object_id="{{ params.invoice }}")' in finalize
+    assert (
+        'StripeFinalizeInvoiceOperator(task_id="invoices_finalize", object_id="{{ params.invoice }}")'
+        in finalize
+    )
 
 
 def test_named_entries():
@@ -180,5 +183,7 @@ def test_named_entries():
 
 
 def test_unknown_method_names_the_resource_methods():
-    with pytest.raises(ValueError, match=r"'coupons.capture' is not a Stripe method .* coupons offers: coupons.create"):
+    with pytest.raises(
+        ValueError, match=r"'coupons.capture' is not a Stripe method .* coupons offers: coupons.create"
+    ):
         entry("coupons.capture")
