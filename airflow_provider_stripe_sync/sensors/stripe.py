@@ -12,6 +12,7 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 
 from airflow_provider_stripe_sync.context import window_from_context
 from airflow_provider_stripe_sync.hooks.stripe import StripeHook, stripe_hook
+from airflow_provider_stripe_sync.links import StripeDashboardLink, dashboard_url, push_dashboard_url
 from airflow_provider_stripe_sync.stripe.windows import to_epoch
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class StripeNewObjectsSensor(BaseSensorOperator):
     )
     ui_color = "#e8e4fd"
     succeeded_only: bool = False
+    operator_extra_links = (StripeDashboardLink(),)
 
     def __init__(
         self,
@@ -122,7 +124,23 @@ class StripeNewObjectsSensor(BaseSensorOperator):
         self.log.info("Stripe %s: %s.", self.resource, result.reason)
         if result.skip:
             raise AirflowSkipException(f"Nothing to wait for: {result.reason}.")
+        if result.done:
+            self._push_link(context, result.summary)
         return PokeReturnValue(is_done=result.done, xcom_value=result.summary)
+
+    def _push_link(self, context: Context, summary: dict[str, Any] | None) -> None:
+        """Push the Dashboard list page of the window the sensor saw."""
+        from airflow_provider_stripe_sync.stripe.catalog import resource_object_type
+
+        start, end = (summary or {}).get("window") or (None, None)
+        query = {"created[gte]": start, "created[lt]": end} if start is not None and end is not None else None
+        url = dashboard_url(
+            resource_object_type(self.resource) or self.resource.rstrip("s"),
+            livemode=self.hook.livemode,
+            account=self.hook.stripe_account,
+            query=query,
+        )
+        push_dashboard_url(self, context, url)
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
@@ -162,6 +180,7 @@ class StripeNewObjectsSensor(BaseSensorOperator):
             self.log.info(
                 "Stripe %s: found %s, newest %s.", self.resource, summary["count"], summary["newest_id"]
             )
+            self._push_link(context, summary)
             return summary
         if status == "skipped":
             raise AirflowSkipException(f"Nothing to wait for: {event.get('message')}.")

@@ -239,7 +239,12 @@ def test_invoices_create_finalize_pay_and_void(sandbox):
     item, _ = run(
         StripeCreateInvoiceItemOperator(
             task_id="item",
-            stripe_params={"customer": "cus_billed", "invoice": draft["id"], "amount": 4200, "currency": "usd"},
+            stripe_params={
+                "customer": "cus_billed",
+                "invoice": draft["id"],
+                "amount": 4200,
+                "currency": "usd",
+            },
         )
     )
     assert (item["invoice"], item["amount"]) == (draft["id"], 4200)
@@ -258,7 +263,12 @@ def test_invoices_create_finalize_pay_and_void(sandbox):
     run(
         StripeCreateInvoiceItemOperator(
             task_id="item3",
-            stripe_params={"customer": "cus_billed", "invoice": third["id"], "amount": 100, "currency": "usd"},
+            stripe_params={
+                "customer": "cus_billed",
+                "invoice": third["id"],
+                "amount": 100,
+                "currency": "usd",
+            },
         )
     )
     run(StripeFinalizeInvoiceOperator(task_id="fin3", object_id=third["id"]))
@@ -270,7 +280,9 @@ def test_invoices_create_finalize_pay_and_void(sandbox):
     assert sorted((r["id"], r["status"]) for r in records) == sorted(
         [(draft["id"], "paid"), (second["id"], "paid"), (third["id"], "void")]
     )
-    events = [e for e in sandbox.state(resources=["events"])["stripe"]["events"] if e["type"].startswith("inv")]
+    events = [
+        e for e in sandbox.state(resources=["events"])["stripe"]["events"] if e["type"].startswith("inv")
+    ]
     types = [e["type"] for e in sorted(events, key=lambda e: e["created"])]
     for expected in (
         "invoice.created",
@@ -297,7 +309,13 @@ def test_payouts_list_and_retrieve(sandbox, tmp_path):
         stripe={
             "payouts": [
                 {"id": "po_early", "amount": 10000, "currency": "usd", "created": B - HOUR},
-                {"id": "po_late", "amount": 2500, "currency": "usd", "created": B + 60, "status": "in_transit"},
+                {
+                    "id": "po_late",
+                    "amount": 2500,
+                    "currency": "usd",
+                    "created": B + 60,
+                    "status": "in_transit",
+                },
             ]
         }
     )
@@ -350,11 +368,17 @@ def test_capture_a_charge_and_a_payment_intent(sandbox):
     assert "client_secret" not in intent
     assert xcom[XCOM_KEY] == f"https://dashboard.stripe.com/test/payments/{intent['id']}"
     done, _ = run(
-        StripeCapturePaymentIntentOperator(task_id="cpi", object_id=intent["id"], stripe_params={"amount_to_capture": 4000})
+        StripeCapturePaymentIntentOperator(
+            task_id="cpi", object_id=intent["id"], stripe_params={"amount_to_capture": 4000}
+        )
     )
     assert (done["status"], done["amount_received"]) == ("succeeded", 4000)
     events = {e["type"] for e in sandbox.state(resources=["events"])["stripe"]["events"]}
-    assert {"charge.captured", "payment_intent.amount_capturable_updated", "payment_intent.succeeded"} <= events
+    assert {
+        "charge.captured",
+        "payment_intent.amount_capturable_updated",
+        "payment_intent.succeeded",
+    } <= events
 
 
 def test_coupons_create_list_delete(sandbox, tmp_path):
@@ -390,6 +414,22 @@ def test_a_list_expand_deeper_than_four_levels_is_refused_before_any_request(san
     assert sent[-1]["query"]["expand"] == ["data.invoice.subscription.default_source"]
     sandbox.clear_requests()
     deeper = StripeListChargesOperator(task_id="no", expand=["invoice.subscription.default_source.customer"])
-    with pytest.raises(ValueError, match="5 levels deep; Stripe allows 4 including the list's 'data.' prefix"):
+    with pytest.raises(
+        ValueError, match="5 levels deep; Stripe allows 4 including the list's 'data.' prefix"
+    ):
         deeper.execute(make_context())
     assert [r for r in sandbox.requests() if r["path"].startswith("/v1/")] == []
+
+
+def test_a_sensor_pushes_the_list_page_of_the_window_it_saw(sandbox):
+    from airflow_provider_stripe_sync.sensors.stripe import StripeNewChargesSensor
+
+    sandbox.seed(
+        stripe={"charges": [{"amount": 700, "currency": "usd", "source": "tok_visa", "created": B + 5}]}
+    )
+    sensor = StripeNewChargesSensor(task_id="wait", deferrable=False, poke_interval=0.1, timeout=10)
+    ctx = make_context(interval=(B, B + HOUR))
+    assert sensor.poke(ctx).is_done
+    assert ctx["ti"].xcom[XCOM_KEY] == (
+        f"https://dashboard.stripe.com/test/payments?created%5Bgte%5D={B}&created%5Blt%5D={B + HOUR}"
+    )
