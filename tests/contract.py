@@ -36,6 +36,11 @@ FIXTURE_RESOURCES = (
     "event",
     "account",
     "balance",
+    "invoice",
+    "invoiceitem",
+    "line_item",
+    "payout",
+    "coupon",
 )
 
 
