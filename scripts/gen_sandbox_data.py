@@ -85,6 +85,13 @@ OPERATIONS = [
     ("GET", "/v1/coupons/{coupon}"),
     ("POST", "/v1/coupons/{coupon}"),
     ("DELETE", "/v1/coupons/{coupon}"),
+    ("GET", "/v1/customers/search"),
+    ("GET", "/v1/subscription_items"),
+    ("GET", "/v1/subscription_items/{item}"),
+    ("GET", "/v1/tax_rates"),
+    ("POST", "/v1/tax_rates"),
+    ("GET", "/v1/tax_rates/{tax_rate}"),
+    ("POST", "/v1/tax_rates/{tax_rate}"),
 ]
 
 #: Fixture resources turned into templates.
@@ -106,6 +113,7 @@ RESOURCES = [
     "line_item",
     "payout",
     "coupon",
+    "tax_rate",
 ]
 
 

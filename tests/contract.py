@@ -41,6 +41,7 @@ FIXTURE_RESOURCES = (
     "line_item",
     "payout",
     "coupon",
+    "tax_rate",
 )
 
 

@@ -287,9 +287,10 @@ class StripeMethodOperator(_StripeOperator):
             yield [
                 obj.to_dict(for_json=True) if hasattr(obj, "to_dict") else dict(obj) for obj in page["data"]
             ]
-            if not page["has_more"] or not page.get("next_page"):
+            next_page = page["next_page"] if "next_page" in page else None
+            if not page["has_more"] or not next_page:
                 return
-            page_params["page"] = page["next_page"]
+            page_params["page"] = next_page
 
 
 def _is_idempotency_error(err: StripeRequestError) -> bool:

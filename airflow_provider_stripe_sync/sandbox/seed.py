@@ -35,6 +35,7 @@ STRIPE_SEEDERS = [
     ("payouts", billing.create_payout, {"status", "arrival_date", "automatic", "method", "metadata"}),
     ("coupons", billing.create_coupon, {"duration_in_months", "metadata"}),
     ("invoiceitems", billing.create_invoiceitem, {"price_data", "period", "metadata"}),
+    ("tax_rates", billing.create_tax_rate, {"metadata"}),
     (
         "balance_transactions",
         res.create_balance_transaction,

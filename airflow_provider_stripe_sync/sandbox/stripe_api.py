@@ -486,6 +486,59 @@ def list_coupons(ctx: Ctx) -> Any:
     return paginate(ctx, "coupons", "/v1/coupons")
 
 
+def list_subscription_items(ctx: Ctx) -> Any:
+    """GET /v1/subscription_items (``subscription`` is required)."""
+    sub = ctx.store.get("subscriptions", ctx.params["subscription"], param="subscription", status=400)
+    ids = {item["id"] for item in sub["items"]["data"]}
+    return paginate(ctx, "subscription_items", "/v1/subscription_items", lambda o: o["id"] in ids)
+
+
+def list_tax_rates(ctx: Ctx) -> Any:
+    """GET /v1/tax_rates (``active``, ``inclusive``)."""
+    p = ctx.params
+    preds = []
+    for name in ("active", "inclusive"):
+        if p.get(name) not in (None, ""):
+            wanted = to_bool(p[name], name)
+            preds.append(lambda o, name=name, wanted=wanted: o[name] == wanted)
+    return paginate(ctx, "tax_rates", "/v1/tax_rates", _all(*preds))
+
+
+_SEARCH_CLAUSE = re.compile(r"^\s*(\w+)(?:\[['\"]([^'\"]+)['\"]\])?\s*:\s*['\"]([^'\"]*)['\"]\s*$")
+
+
+def search_customers(ctx: Ctx) -> Any:
+    """GET /v1/customers/search: ``field:'value'`` clauses (email, name, phone, metadata['k']) and AND."""
+    query = ctx.params.get("query") or ""
+    clauses = []
+    for part in re.split(r"\s+AND\s+", query):
+        found = _SEARCH_CLAUSE.match(part)
+        if found is None or found.group(1) not in ("email", "name", "phone", "metadata"):
+            raise StripeError(400, f"Invalid search query: {query}", param="query")
+        clauses.append(found.groups())
+
+    def matches(obj: dict[str, Any]) -> bool:
+        for field, key, value in clauses:
+            actual = (obj.get("metadata") or {}).get(key) if field == "metadata" else obj.get(field)
+            if (actual or "").lower() != value.lower():
+                return False
+        return True
+
+    hits = [obj for obj in ctx.store.ordered("customers") if matches(obj)]
+    limit = _limit(ctx.params.get("limit"))
+    start = to_int(ctx.params.get("page") or 0, "page")
+    page = hits[start : start + limit]
+    more = start + limit < len(hits)
+    return {
+        "object": "search_result",
+        "data": page,
+        "has_more": more,
+        "next_page": str(start + limit) if more else None,
+        "total_count": len(hits),
+        "url": "/v1/customers/search",
+    }
+
+
 def _invoice_action(fn: Callable[..., dict[str, Any]]) -> Handler:
     """POST /v1/invoices/{invoice}/<action>."""
     return lambda ctx: fn(ctx.store, ctx.store.get("invoices", ctx.args[0], param="invoice"), ctx.params)
@@ -522,6 +575,7 @@ ID = r"([^/]+)"
 ROUTES: list[tuple[str, str, str, Handler]] = [
     ("GET", r"/v1/customers", "/v1/customers", list_customers),
     ("POST", r"/v1/customers", "/v1/customers", _create(res.create_customer)),
+    ("GET", r"/v1/customers/search", "/v1/customers/search", search_customers),
     ("GET", r"/v1/customers/" + ID, "/v1/customers/{customer}", _retrieve("customers")),
     ("POST", r"/v1/customers/" + ID, "/v1/customers/{customer}", _update("customers", res.update_customer)),
     ("DELETE", r"/v1/customers/" + ID, "/v1/customers/{customer}", _delete("customers", "customer.deleted")),
@@ -644,6 +698,22 @@ ROUTES: list[tuple[str, str, str, Handler]] = [
     ("GET", r"/v1/coupons/" + ID, "/v1/coupons/{coupon}", _retrieve("coupons")),
     ("POST", r"/v1/coupons/" + ID, "/v1/coupons/{coupon}", _update("coupons", billing.update_coupon)),
     ("DELETE", r"/v1/coupons/" + ID, "/v1/coupons/{coupon}", _delete("coupons", "coupon.deleted")),
+    ("GET", r"/v1/subscription_items", "/v1/subscription_items", list_subscription_items),
+    (
+        "GET",
+        r"/v1/subscription_items/" + ID,
+        "/v1/subscription_items/{item}",
+        _retrieve("subscription_items"),
+    ),
+    ("GET", r"/v1/tax_rates", "/v1/tax_rates", list_tax_rates),
+    ("POST", r"/v1/tax_rates", "/v1/tax_rates", _create(billing.create_tax_rate)),
+    ("GET", r"/v1/tax_rates/" + ID, "/v1/tax_rates/{tax_rate}", _retrieve("tax_rates")),
+    (
+        "POST",
+        r"/v1/tax_rates/" + ID,
+        "/v1/tax_rates/{tax_rate}",
+        _update("tax_rates", billing.update_tax_rate),
+    ),
 ]
 
 _COMPILED = [(m, re.compile(f"^{rx}/?$"), key, fn) for m, rx, key, fn in ROUTES]

@@ -466,6 +466,51 @@ def update_coupon(store: StripeAccountStore, obj: dict[str, Any], params: dict[s
     return obj
 
 
+# -- tax rates --------------------------------------------------------------------------------------
+
+
+def create_tax_rate(
+    store: StripeAccountStore,
+    params: dict[str, Any],
+    created: int | None = None,
+    obj_id: str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Create a percentage tax rate."""
+    display_name = _require(params, "display_name")
+    percentage = float(_require(params, "percentage"))
+    if not 0 <= percentage <= 100:
+        raise StripeError(400, "percentage must be between 0 and 100.", param="percentage")
+    inclusive = to_bool(_require(params, "inclusive"), "inclusive")
+    obj = store.new_object("tax_rates", created, obj_id)
+    obj.update(
+        {
+            "active": to_bool(params.get("active", True), "active"),
+            "country": params.get("country") or None,
+            "description": params.get("description") or None,
+            "display_name": display_name,
+            "effective_percentage": percentage,
+            "flat_amount": None,
+            "inclusive": inclusive,
+            "jurisdiction": params.get("jurisdiction") or None,
+            "metadata": merge_metadata({}, params.get("metadata") or {}),
+            "percentage": percentage,
+            "rate_type": "percentage",
+            "state": params.get("state") or None,
+            "tax_type": params.get("tax_type") or None,
+        }
+    )
+    return _finish_create(store, "tax_rates", obj, "tax_rate.created", overrides)
+
+
+def update_tax_rate(store: StripeAccountStore, obj: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Archive a tax rate (``active``) or change its names and metadata."""
+    allowed = {"active", "description", "display_name", "metadata", "jurisdiction"}
+    changes = apply_fields(obj, {k: v for k, v in params.items() if k in allowed})
+    store.update("tax_rates", obj, changes, "tax_rate.updated")
+    return obj
+
+
 # -- payouts ----------------------------------------------------------------------------------------
 
 

@@ -38,6 +38,7 @@ PREFIXES = {
     "payouts": "po",
     # Coupon ids carry no prefix (``Z4OV52SU``, or the id the caller chose).
     "coupons": "coupon",
+    "tax_rates": "txr",
 }
 RESOURCE_BY_PREFIX = {v: k for k, v in PREFIXES.items()}
 
@@ -58,6 +59,7 @@ OBJECT_NAMES = {
     "invoiceitems": "invoiceitem",
     "payouts": "payout",
     "coupons": "coupon",
+    "tax_rates": "tax_rate",
 }
 
 #: Currencies without minor units.

@@ -433,3 +433,83 @@ def test_a_sensor_pushes_the_list_page_of_the_window_it_saw(sandbox):
     assert ctx["ti"].xcom[XCOM_KEY] == (
         f"https://dashboard.stripe.com/test/payments?created%5Bgte%5D={B}&created%5Blt%5D={B + HOUR}"
     )
+
+
+def test_search_customers_follows_next_page(sandbox, tmp_path):
+    from airflow_provider_stripe_sync.operators.stripe_methods import StripeSearchCustomersOperator
+
+    sandbox.seed(
+        stripe={
+            "customers": [
+                {
+                    "email": f"vip{n}@example.com",
+                    "metadata": {"tier": "vip" if n % 2 else "basic"},
+                    "created": B + n,
+                }
+                for n in range(5)
+            ]
+        }
+    )
+    found, xcom = run(
+        StripeSearchCustomersOperator(
+            task_id="s", stripe_params={"query": "metadata['tier']:'vip'"}, limit=1
+        ),
+        tmp_path,
+    )
+    assert [c["email"] for c in read_records(found["uri"])] == ["vip3@example.com", "vip1@example.com"]
+    searches = [r["query"] for r in sandbox.requests() if r["path"] == "/v1/customers/search"]
+    assert [q.get("page") for q in searches] == [None, "1"]
+    assert xcom[XCOM_KEY] == "https://dashboard.stripe.com/test/customers"
+
+
+def test_subscription_items_and_tax_rates(sandbox, tmp_path):
+    from airflow_provider_stripe_sync.operators.stripe_methods import (
+        StripeCreateTaxRateOperator,
+        StripeListSubscriptionItemsOperator,
+        StripeListTaxRatesOperator,
+        StripeRetrieveSubscriptionItemOperator,
+        StripeUpdateTaxRateOperator,
+    )
+
+    sandbox.seed(
+        stripe={
+            "customers": [{"id": "cus_i", "email": "i@example.com"}],
+            "products": [{"id": "prod_i", "name": "I"}],
+            "prices": [
+                {
+                    "id": "price_i",
+                    "product": "prod_i",
+                    "currency": "usd",
+                    "unit_amount": 100,
+                    "recurring": {"interval": "month"},
+                }
+            ],
+            "subscriptions": [{"id": "sub_i", "customer": "cus_i", "items": [{"price": "price_i"}]}],
+        }
+    )
+    items, _ = run(
+        StripeListSubscriptionItemsOperator(task_id="si", stripe_params={"subscription": "sub_i"}), tmp_path
+    )
+    (item,) = read_records(items["uri"])
+    assert (item["subscription"], item["price"]["id"]) == ("sub_i", "price_i")
+    one, xcom = run(StripeRetrieveSubscriptionItemOperator(task_id="r", object_id=item["id"]))
+    assert one["id"] == item["id"]
+    assert xcom[XCOM_KEY] == "https://dashboard.stripe.com/test/subscriptions"
+
+    rate, xcom = run(
+        StripeCreateTaxRateOperator(
+            task_id="t",
+            stripe_params={"display_name": "VAT", "percentage": 19, "inclusive": False, "country": "DE"},
+        )
+    )
+    assert (rate["display_name"], rate["percentage"], rate["active"]) == ("VAT", 19.0, True)
+    assert xcom[XCOM_KEY] == f"https://dashboard.stripe.com/test/tax-rates/{rate['id']}"
+    run(StripeUpdateTaxRateOperator(task_id="u", object_id=rate["id"], stripe_params={"active": False}))
+    listed, _ = run(StripeListTaxRatesOperator(task_id="l", stripe_params={"active": False}), tmp_path)
+    assert [(r["id"], r["active"]) for r in read_records(listed["uri"])] == [(rate["id"], False)]
+    events = [
+        e["type"]
+        for e in sandbox.state(resources=["events"])["stripe"]["events"]
+        if e["type"].startswith("tax")
+    ]
+    assert sorted(events) == ["tax_rate.created", "tax_rate.updated"]
