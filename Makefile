@@ -22,7 +22,7 @@ test: install lint
 	$(BIN)/pytest -q tests/unit tests/integration tests/dags
 
 lint: install
-	$(BIN)/ruff check airflow_provider_stripe_sync dags tests scripts
+	$(BIN)/ruff check airflow_provider_stripe_sync dags tests scripts docker
 
 clean:
 	rm -rf $(VENV) .demo .tmp .pytest_cache
