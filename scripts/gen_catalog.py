@@ -206,6 +206,17 @@ def render_data(entries: list[dict[str, Any]]) -> str:
 # -- the operators module -----------------------------------------------------------------------------
 
 
+#: Paging parameters a list or search operator sets itself (``limit=`` is the operator's argument).
+PAGING = frozenset({"limit", "starting_after", "ending_before", "page"})
+
+
+def user_params(entry: dict[str, Any]) -> list[str]:
+    """The parameters a DAG passes in ``stripe_params`` (paging left to the operator)."""
+    if entry["returns"] == "object":
+        return list(entry["params"])
+    return [name for name in entry["params"] if name not in PAGING]
+
+
 def _wrap(text: str, indent: str) -> str:
     return textwrap.fill(text, width=110, initial_indent=indent, subsequent_indent=indent)
 
@@ -227,7 +238,7 @@ def _class_doc(entry: dict[str, Any]) -> str:
     else:
         if entry["path_param"]:
             lines.append(f"    ``object_id`` is the ``{entry['path_param']}`` in the path.")
-        params = ", ".join(entry["params"]) or "none"
+        params = ", ".join(user_params(entry)) or "none"
         lines.append(_wrap(f"``stripe_params`` Stripe accepts: {params}.", "    "))
         if entry["required"]:
             lines.append(_wrap(f"Required: {', '.join(entry['required'])}.", "    "))
@@ -287,7 +298,8 @@ def _example(entry: dict[str, Any]) -> str:
     task_id = entry["method"].replace(".", "_")
     args = [f'task_id="{task_id}"']
     if entry["action"] == "list_new":
-        args.append('expand=["customer"]' if "customer" in entry["params"] else "lookback=0")
+        if "customer" in entry["params"]:
+            args.append('filters={"customer": "{{ params.customer }}"}')
     else:
         if entry["path_param"]:
             args.append(f'object_id="{{{{ params.{entry["path_param"]} }}}}"')
@@ -324,6 +336,21 @@ def render_docs(entries: list[dict[str, Any]]) -> str:
         "- Every operator pushes its Stripe Dashboard page (test or live mode, connected account) to XCom",
         '  for the task\'s "Stripe Dashboard" extra link.',
         "",
+        "```python",
+        "from airflow_provider_stripe_sync.operators.stripe_methods import (",
+        "    StripeCreateInvoiceOperator,",
+        "    StripeFinalizeInvoiceOperator,",
+        "    StripeMethodOperator,",
+        ")",
+        "",
+        'invoice = StripeCreateInvoiceOperator(task_id="invoice", stripe_params={"customer": "cus_123"})',
+        "finalize = StripeFinalizeInvoiceOperator(",
+        '    task_id="finalize", object_id="{{ ti.xcom_pull(task_ids=\'invoice\')[\'id\'] }}"',
+        ")",
+        'void = StripeMethodOperator(task_id="void", method="invoices.void", object_id="in_456")',
+        "invoice >> finalize",
+        "```",
+        "",
         "| Operator | Method | HTTP | Writes |",
         "|---|---|---|---|",
     ]
@@ -348,7 +375,7 @@ def render_docs(entries: list[dict[str, Any]]) -> str:
             out.extend([f"`object_id`: the `{entry['path_param']}` in the path.", ""])
         label = "Filters" if entry["action"] == "list_new" else "Parameters"
         params = ", ".join(
-            f"`{name}`" + (" (required)" if name in entry["required"] else "") for name in entry["params"]
+            f"`{name}`" + (" (required)" if name in entry["required"] else "") for name in user_params(entry)
         )
         out.extend([f"{label}: {params or 'none'}.", ""])
         out.extend(["```python", _example(entry), "```"])

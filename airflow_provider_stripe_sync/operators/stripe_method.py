@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
     from airflow_provider_stripe_sync.stripe.catalog import CatalogEntry
 
+#: Paging parameters a list or search operator sets itself.
+PAGING_PARAMS = frozenset({"limit", "starting_after", "ending_before", "page"})
+
 #: Fields never returned to XCom: they let a browser act on the object.
 SECRET_FIELDS = frozenset({"client_secret", "secret"})
 
@@ -77,19 +80,20 @@ def check_params(entry: CatalogEntry, params: Any) -> dict[str, Any]:
             f"stripe_params of {entry.method} must be a dict, got {type(params).__name__}. {_TEMPLATE_HINT}"
         )
     if entry.is_list:
-        paging = sorted({"limit", "starting_after", "ending_before", "page"} & set(params))
+        paging = sorted(PAGING_PARAMS & set(params))
         if paging:
             raise ValueError(
                 f"stripe_params of {entry.method} may not set {', '.join(paging)}: the operator reads every "
                 "page itself. Use limit=... for the page size."
             )
-    unknown = sorted(set(params) - set(entry.params))
+    accepted = [name for name in entry.params if not (entry.is_list and name in PAGING_PARAMS)]
+    unknown = sorted(set(params) - set(accepted))
     if "expand" in unknown:
         raise ValueError(f"Pass expand=[...] to the operator, not in stripe_params of {entry.method}.")
     if unknown:
         raise ValueError(
             f"stripe_params of {entry.method} has {', '.join(unknown)}, which Stripe does not accept there; "
-            f"it accepts: {', '.join(entry.params) or 'nothing'}."
+            f"it accepts: {', '.join(accepted) or 'nothing'}."
         )
     params = drop_none(params)
     missing = [name for name in entry.required if name not in params]

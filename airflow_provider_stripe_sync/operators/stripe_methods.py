@@ -196,7 +196,7 @@ class StripeListCustomersOperator(_CatalogOperator):
 
     Returns a list of your customers.
 
-    ``stripe_params`` Stripe accepts: created, email, ending_before, limit, starting_after, test_clock.
+    ``stripe_params`` Stripe accepts: created, email, test_clock.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -209,7 +209,7 @@ class StripeSearchCustomersOperator(_CatalogOperator):
 
     Search for customers you’ve previously created using Stripe’s Search Query Language.
 
-    ``stripe_params`` Stripe accepts: limit, page, query.
+    ``stripe_params`` Stripe accepts: query.
     Required: query.
     See StripeMethodOperator for the other arguments.
     """
@@ -257,7 +257,7 @@ class StripeListSubscriptionsOperator(_CatalogOperator):
     By default, returns a list of subscriptions that have not been canceled.
 
     ``stripe_params`` Stripe accepts: collection_method, created, current_period_end, current_period_start,
-    customer, ending_before, limit, price, starting_after, status, test_clock.
+    customer, price, status, test_clock.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -270,7 +270,7 @@ class StripeSearchSubscriptionsOperator(_CatalogOperator):
 
     Search for subscriptions you’ve previously created using Stripe’s Search Query Language.
 
-    ``stripe_params`` Stripe accepts: limit, page, query.
+    ``stripe_params`` Stripe accepts: query.
     Required: query.
     See StripeMethodOperator for the other arguments.
     """
@@ -371,7 +371,7 @@ class StripeListSubscriptionItemsOperator(_CatalogOperator):
 
     Returns a list of your subscription items for a given subscription.
 
-    ``stripe_params`` Stripe accepts: ending_before, limit, starting_after, subscription.
+    ``stripe_params`` Stripe accepts: subscription.
     Required: subscription.
     See StripeMethodOperator for the other arguments.
     """
@@ -429,8 +429,7 @@ class StripeListChargesOperator(_CatalogOperator):
 
     Returns a list of charges you’ve previously created.
 
-    ``stripe_params`` Stripe accepts: created, customer, ending_before, limit, payment_intent, starting_after,
-    transfer_group.
+    ``stripe_params`` Stripe accepts: created, customer, payment_intent, transfer_group.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -443,7 +442,7 @@ class StripeSearchChargesOperator(_CatalogOperator):
 
     Search for charges you’ve previously created using Stripe’s Search Query Language.
 
-    ``stripe_params`` Stripe accepts: limit, page, query.
+    ``stripe_params`` Stripe accepts: query.
     Required: query.
     See StripeMethodOperator for the other arguments.
     """
@@ -521,7 +520,7 @@ class StripeListPaymentIntentsOperator(_CatalogOperator):
 
     Returns a list of PaymentIntents.
 
-    ``stripe_params`` Stripe accepts: created, customer, ending_before, limit, starting_after.
+    ``stripe_params`` Stripe accepts: created, customer.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -548,7 +547,7 @@ class StripeSearchPaymentIntentsOperator(_CatalogOperator):
 
     Search for PaymentIntents you’ve previously created using Stripe’s Search Query Language.
 
-    ``stripe_params`` Stripe accepts: limit, page, query.
+    ``stripe_params`` Stripe accepts: query.
     Required: query.
     See StripeMethodOperator for the other arguments.
     """
@@ -634,7 +633,7 @@ class StripeListRefundsOperator(_CatalogOperator):
 
     Returns a list of all refunds you’ve previously created.
 
-    ``stripe_params`` Stripe accepts: charge, created, ending_before, limit, payment_intent, starting_after.
+    ``stripe_params`` Stripe accepts: charge, created, payment_intent.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -737,8 +736,7 @@ class StripeListInvoicesOperator(_CatalogOperator):
 
     You can list all invoices, or list the invoices for a specific customer.
 
-    ``stripe_params`` Stripe accepts: collection_method, created, customer, due_date, ending_before, limit,
-    starting_after, status, subscription.
+    ``stripe_params`` Stripe accepts: collection_method, created, customer, due_date, status, subscription.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -765,7 +763,7 @@ class StripeSearchInvoicesOperator(_CatalogOperator):
 
     Search for invoices you’ve previously created using Stripe’s Search Query Language.
 
-    ``stripe_params`` Stripe accepts: limit, page, query.
+    ``stripe_params`` Stripe accepts: query.
     Required: query.
     See StripeMethodOperator for the other arguments.
     """
@@ -911,8 +909,7 @@ class StripeListInvoiceItemsOperator(_CatalogOperator):
 
     Returns a list of your invoice items.
 
-    ``stripe_params`` Stripe accepts: created, customer, ending_before, invoice, limit, pending,
-    starting_after.
+    ``stripe_params`` Stripe accepts: created, customer, invoice, pending.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -997,8 +994,7 @@ class StripeListProductsOperator(_CatalogOperator):
 
     Returns a list of your products.
 
-    ``stripe_params`` Stripe accepts: active, created, ending_before, ids, limit, shippable, starting_after,
-    url.
+    ``stripe_params`` Stripe accepts: active, created, ids, shippable, url.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1025,7 +1021,7 @@ class StripeSearchProductsOperator(_CatalogOperator):
 
     Search for products you’ve previously created using Stripe’s Search Query Language.
 
-    ``stripe_params`` Stripe accepts: limit, page, query.
+    ``stripe_params`` Stripe accepts: query.
     Required: query.
     See StripeMethodOperator for the other arguments.
     """
@@ -1084,8 +1080,7 @@ class StripeListPricesOperator(_CatalogOperator):
 
     Returns a list of your prices.
 
-    ``stripe_params`` Stripe accepts: active, created, currency, ending_before, limit, lookup_keys, product,
-    recurring, starting_after, type.
+    ``stripe_params`` Stripe accepts: active, created, currency, lookup_keys, product, recurring, type.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1112,7 +1107,7 @@ class StripeSearchPricesOperator(_CatalogOperator):
 
     Search for prices you’ve previously created using Stripe’s Search Query Language.
 
-    ``stripe_params`` Stripe accepts: limit, page, query.
+    ``stripe_params`` Stripe accepts: query.
     Required: query.
     See StripeMethodOperator for the other arguments.
     """
@@ -1182,7 +1177,7 @@ class StripeListCouponsOperator(_CatalogOperator):
 
     Returns a list of your coupons.
 
-    ``stripe_params`` Stripe accepts: created, ending_before, limit, starting_after.
+    ``stripe_params`` Stripe accepts: created.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1251,8 +1246,7 @@ class StripeListPromotionCodesOperator(_CatalogOperator):
 
     Returns a list of your promotion codes.
 
-    ``stripe_params`` Stripe accepts: active, code, coupon, created, customer, ending_before, limit,
-    starting_after.
+    ``stripe_params`` Stripe accepts: active, code, coupon, created, customer.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1307,7 +1301,7 @@ class StripeListDisputesOperator(_CatalogOperator):
 
     Returns a list of your disputes.
 
-    ``stripe_params`` Stripe accepts: charge, created, ending_before, limit, payment_intent, starting_after.
+    ``stripe_params`` Stripe accepts: charge, created, payment_intent.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1392,8 +1386,7 @@ class StripeListPayoutsOperator(_CatalogOperator):
 
     Returns a list of existing payouts sent to third-party bank accounts or that Stripe has sent you.
 
-    ``stripe_params`` Stripe accepts: arrival_date, created, destination, ending_before, limit,
-    starting_after, status.
+    ``stripe_params`` Stripe accepts: arrival_date, created, destination, status.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1449,8 +1442,7 @@ class StripeListBalanceTransactionsOperator(_CatalogOperator):
     Returns a list of transactions that have contributed to the Stripe account balance (e.g., charges,
     transfers, and so forth).
 
-    ``stripe_params`` Stripe accepts: created, currency, ending_before, limit, payout, source, starting_after,
-    type.
+    ``stripe_params`` Stripe accepts: created, currency, payout, source, type.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1490,8 +1482,7 @@ class StripeListEventsOperator(_CatalogOperator):
 
     List events, going back up to 30 days.
 
-    ``stripe_params`` Stripe accepts: created, delivery_success, ending_before, limit, starting_after, type,
-    types.
+    ``stripe_params`` Stripe accepts: created, delivery_success, type, types.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1551,8 +1542,7 @@ class StripeListCheckoutSessionsOperator(_CatalogOperator):
 
     Returns a list of Checkout Sessions.
 
-    ``stripe_params`` Stripe accepts: customer, customer_details, ending_before, limit, payment_intent,
-    payment_link, starting_after, subscription.
+    ``stripe_params`` Stripe accepts: customer, customer_details, payment_intent, payment_link, subscription.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1623,7 +1613,7 @@ class StripeListCreditNotesOperator(_CatalogOperator):
 
     Returns a list of credit notes.
 
-    ``stripe_params`` Stripe accepts: customer, ending_before, invoice, limit, starting_after.
+    ``stripe_params`` Stripe accepts: customer, invoice.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1694,7 +1684,7 @@ class StripeListTaxRatesOperator(_CatalogOperator):
 
     Returns a list of your tax rates.
 
-    ``stripe_params`` Stripe accepts: active, created, ending_before, inclusive, limit, starting_after.
+    ``stripe_params`` Stripe accepts: active, created, inclusive.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1764,8 +1754,7 @@ class StripeListTransfersOperator(_CatalogOperator):
 
     Returns a list of existing transfers sent to connected accounts.
 
-    ``stripe_params`` Stripe accepts: created, destination, ending_before, limit, starting_after,
-    transfer_group.
+    ``stripe_params`` Stripe accepts: created, destination, transfer_group.
     See StripeMethodOperator for the other arguments.
     """
 

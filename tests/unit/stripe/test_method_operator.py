@@ -135,3 +135,12 @@ def test_a_given_key_must_fit_stripes_limit():
 def test_client_secrets_never_reach_xcom():
     obj = {"id": "pi_1", "client_secret": "pi_1_secret_x", "next_action": {"secret": "s", "type": "x"}}
     assert without_secrets(obj) == {"id": "pi_1", "next_action": {"type": "x"}}
+
+
+def test_list_operators_name_only_the_filters_a_dag_may_pass():
+    operator = StripeListChargesOperator(task_id="t", stripe_params={"colour": "red"})
+    fails(
+        operator,
+        ValueError,
+        r"it accepts: created, customer, payment_intent, transfer_group\.$",
+    )
