@@ -5,15 +5,20 @@ Each run covers one day, its data interval ``[start, end)``:
 
 1. sign-ups from the platform's JSON Lines drop whose ``signed_up_at`` is in the window become Stripe
    customers (and subscriptions when they chose a plan), found again rather than duplicated on re-runs;
-2. the Stripe customers and subscriptions created in the window are listed to record files;
-3. every customer they touch gets a profile: the customer, all of its subscriptions, their products;
-4. the profiles are upserted into HubSpot contacts by email.
+2. the Stripe customers and subscriptions created in the window are listed to record files, and so
+   are those changed in it (from Stripe's events: an email changed, a subscription canceled, paused
+   or renewed), each fetched again as it is now;
+3. every customer they touch gets a profile: the customer, all of its subscriptions, their products
+   (deleted customers are left out);
+4. the profiles are upserted into HubSpot contacts by email, so a cancellation reaches the contact's
+   ``stripe_subscription_status`` on the run of the day it happened.
 
 A contact shows the customer's current subscription: the newest one that is not canceled (or, when
 all are canceled, the newest one, so a cancellation shows), with its product's name.
 
 A manual run with no data interval reads the window from the ``window_start``/``window_end`` params,
 or, when those are empty, the last full day before the run. Re-running any interval changes nothing.
+Stripe keeps events for 30 days, so an interval older than that fails in the List Updated tasks.
 
 Connections: ``stripe_default`` and ``hubspot_default``. Pools: ``stripe_api`` and ``hubspot_api``.
 Parsing this file imports no SDK and looks up no connection.
@@ -32,6 +37,10 @@ from airflow_provider_stripe_sync.operators.stripe import (
     StripeCustomerProfilesOperator,
     StripeListNewCustomersOperator,
     StripeListNewSubscriptionsOperator,
+)
+from airflow_provider_stripe_sync.operators.stripe_updated import (
+    StripeListUpdatedCustomersOperator,
+    StripeListUpdatedSubscriptionsOperator,
 )
 
 SIGNUPS_URI = os.environ.get(
@@ -62,9 +71,20 @@ with DAG(
     new_subscriptions = StripeListNewSubscriptionsOperator(
         task_id="list_new_subscriptions", pool="stripe_api", **WINDOW
     )
+    updated_customers = StripeListUpdatedCustomersOperator(
+        task_id="list_updated_customers", pool="stripe_api", **WINDOW
+    )
+    updated_subscriptions = StripeListUpdatedSubscriptionsOperator(
+        task_id="list_updated_subscriptions", pool="stripe_api", **WINDOW
+    )
     profiles = StripeCustomerProfilesOperator(
         task_id="build_customer_profiles",
-        records_uris=[new_customers.output, new_subscriptions.output],
+        records_uris=[
+            new_customers.output,
+            new_subscriptions.output,
+            updated_customers.output,
+            updated_subscriptions.output,
+        ],
         pool="stripe_api",
     )
     contacts = HubSpotUpsertContactsOperator(
@@ -75,12 +95,20 @@ with DAG(
     )
 
     @task
-    def summarize(customers: dict, subscriptions: dict, upserted: dict) -> dict:
+    def summarize(
+        customers: dict,
+        subscriptions: dict,
+        changed_customers: dict,
+        changed_subscriptions: dict,
+        upserted: dict,
+    ) -> dict:
         """Say, for this interval, how many Stripe objects were read and HubSpot contacts written."""
         summary = {
             "window": customers["window"],
             "stripe_customers_read": customers["count"],
             "stripe_subscriptions_read": subscriptions["count"],
+            "stripe_customers_changed": changed_customers["count"],
+            "stripe_subscriptions_changed": changed_subscriptions["count"],
             "hubspot_contacts_upserted": upserted["upserted"],
             "hubspot_contacts_unchanged": upserted["unchanged"],
             "hubspot_records_rejected": upserted["rejected"],
@@ -91,5 +119,11 @@ with DAG(
         logging.getLogger(__name__).info("CRM sync summary: %s", summary)
         return summary
 
-    signups >> [new_customers, new_subscriptions]
-    summarize(new_customers.output, new_subscriptions.output, contacts.output)
+    signups >> [new_customers, new_subscriptions, updated_customers, updated_subscriptions]
+    summarize(
+        new_customers.output,
+        new_subscriptions.output,
+        updated_customers.output,
+        updated_subscriptions.output,
+        contacts.output,
+    )

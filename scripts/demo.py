@@ -4,8 +4,8 @@ The demo: the example DAGs against a seeded local sandbox, in a throwaway Airflo
 Starts the sandbox with a month of demo data (the 30 days before 2026-11-01), runs
 ``airflow dags test stripe_hubspot_crm_sync`` for three consecutive days with the sandbox's clock
 set just after each day ends (as a scheduler would run it), prints per day how many Stripe objects
-were read and HubSpot contacts written, checks that HubSpot holds exactly one contact per Stripe
-customer created in those days, and stops the sandbox.
+(new and changed) were read and HubSpot contacts written, checks that HubSpot holds exactly one
+contact per email of the Stripe customers those days touched, and stops the sandbox.
 """
 
 from __future__ import annotations
@@ -75,8 +75,10 @@ def main() -> int:
         for day in DAYS:
             summary = run_day(airflow, sandbox, day)
             print(
-                f"{day.date()}: read {summary['stripe_customers_read']} Stripe customers and "
-                f"{summary['stripe_subscriptions_read']} subscriptions; HubSpot contacts written: "
+                f"{day.date()}: read {summary['stripe_customers_read']} new Stripe customers and "
+                f"{summary['stripe_subscriptions_read']} new subscriptions, "
+                f"{summary['stripe_customers_changed']} customers and "
+                f"{summary['stripe_subscriptions_changed']} subscriptions changed; HubSpot contacts written: "
                 f"{summary['hubspot_contacts_upserted']} (unchanged {summary['hubspot_contacts_unchanged']}, "
                 f"reported {summary['hubspot_records_rejected']})"
             )
@@ -111,14 +113,25 @@ def expected_contacts(state: dict, start: int, end: int) -> set[str]:
     """
     Return the emails HubSpot should hold after syncing ``[start, end)``.
 
-    A run syncs the customers created in its window and the customers of the subscriptions created
-    in its window (an older customer who subscribes gets the new status); customers without an email
-    cannot be contacts and are reported instead.
+    A run syncs the customers created or changed in its window and the customers of the
+    subscriptions created or changed in it (an older customer who subscribes or cancels gets the new
+    status); changes are Stripe's events of the window. Customers without an email cannot be contacts
+    and are reported instead; deleted customers are left out.
     """
     customers = {c["id"]: c for c in state["stripe"]["customers"]}
     touched = {c["id"] for c in customers.values() if start <= c["created"] < end}
     touched |= {s["customer"] for s in state["stripe"]["subscriptions"] if start <= s["created"] < end}
-    return {customers[i]["email"].strip().lower() for i in touched if customers[i].get("email")}
+    for event in state["stripe"]["events"]:
+        obj = event["data"]["object"]
+        if not start <= event["created"] < end:
+            continue
+        if obj["object"] == "customer" and event["type"].count(".") == 1:
+            touched.add(obj["id"])
+        elif obj["object"] == "subscription" and event["type"].startswith("customer.subscription."):
+            touched.add(obj["customer"])
+    return {
+        customers[i]["email"].strip().lower() for i in touched if i in customers and customers[i].get("email")
+    }
 
 
 def check(sandbox: SandboxAdmin) -> int:
@@ -129,8 +142,8 @@ def check(sandbox: SandboxAdmin) -> int:
     expected = expected_contacts(state, start, end)
     contacts = [c["properties"]["email"] for c in state["hubspot"]["contacts"]]
     print(
-        f"Stripe customers created in those days: {len(created)}; customers touched by them and by new "
-        f"subscriptions, with distinct emails: {len(expected)}; HubSpot contacts: {len(contacts)}."
+        f"Stripe customers created in those days: {len(created)}; customers touched by them, by changes "
+        f"and by subscriptions, with distinct emails: {len(expected)}; HubSpot contacts: {len(contacts)}."
     )
     if sorted(contacts) != sorted(expected):
         print(

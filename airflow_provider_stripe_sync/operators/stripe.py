@@ -407,16 +407,17 @@ class StripeCustomerProfilesOperator(_StripeOperator):
     """
     Build one profile record per customer touched by new customers, subscriptions or paid charges.
 
-    Reads record files of customers, subscriptions and charges (as the List New operators write them;
-    a charge counts once it succeeded),
-    gathers the customers they name, and writes for each one
+    Reads record files of customers, subscriptions and charges (as the List New and List Updated
+    operators write them; a charge counts once it succeeded; a later file's record of a customer
+    replaces an earlier one's), gathers the customers they name, and writes for each one that is
+    not deleted (a tombstone, or Stripe's deleted stub)
     ``{"customer": {...}, "subscriptions": [...every status, newest first...], "products": {id: {...}}}``
     so that a destination can show each customer's current subscription and its product's name.
     Subscriptions are listed per customer with ``status=all`` and their prices expanded; products
     are fetched once each (expanding them from a list would exceed Stripe's four expansion levels).
 
     :param records_uris: record files of customers and/or subscriptions, or the upstream List New
-        operators' summaries (``task.output``).
+        and List Updated operators' summaries (``task.output``).
     :param output_uri: folder for the profile file; default under AIRFLOW_HOME.
     :param include_first_charge: also list each customer's charges and add ``"first_charge_id"``, the
         id of its earliest succeeded charge (``None`` when none), so a destination can tell a first
@@ -464,24 +465,36 @@ class StripeCustomerProfilesOperator(_StripeOperator):
             "account": self.hook.stripe_account,
             "api_version": self.hook.api_version,
         }
+        deleted = 0
         with RecordWriter(uri, header=header) as writer:
             for customer_id in sorted(customers):
-                writer.write(self._profile(customer_id, customers[customer_id], products))
+                profile = self._profile(customer_id, customers[customer_id], products)
+                if profile is None:
+                    deleted += 1
+                    continue
+                writer.write(profile)
         self.log.info(
-            "Wrote %d customer profiles with %d products to %s.", writer.count, len(products), writer.uri
+            "Wrote %d customer profiles with %d products to %s; left out %d deleted customers.",
+            writer.count,
+            len(products),
+            writer.uri,
+            deleted,
         )
         self.push_link(context, "customer")
         return {"uri": writer.uri, "count": writer.count, "resource": "customer_profiles"}
 
     def _profile(
         self, customer_id: str, customer: dict[str, Any] | None, products: dict[str, dict[str, Any]]
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | None:
+        """Return the customer's profile, or ``None`` for a deleted customer (a tombstone record)."""
         hook = self.hook
         if customer is None:
             customer = hook.call(
                 lambda options: hook.client.v1.customers.retrieve(customer_id, options=options),
                 description="retrieve customer",
             )
+        if customer.get("deleted"):
+            return None
         subscriptions = list(
             hook.iter_all(
                 "subscriptions",

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_stripe_sync.hooks.stripe import StripeHook
-from airflow_provider_stripe_sync.operators.stripe import StripeListNewChargesOperator
+from airflow_provider_stripe_sync.operators.stripe import (
+    StripeCustomerProfilesOperator,
+    StripeListNewChargesOperator,
+    StripeListNewCustomersOperator,
+)
 from airflow_provider_stripe_sync.operators.stripe_updated import (
     StripeListUpdatedChargesOperator,
     StripeListUpdatedCustomersOperator,
@@ -273,3 +277,27 @@ def test_a_canceled_subscription_and_a_confirmed_payment_intent_are_listed(sandb
 def test_unknown_resources_are_refused_naming_the_known_ones(sandbox, tmp_path):
     with pytest.raises(ValueError, match="'refunds' has no List Updated support; known: charges, customers"):
         run(StripeListUpdatedObjectsOperator(task_id="x", resource="refunds"), tmp_path, (B, B + HOUR))
+
+
+def test_customer_profiles_leave_deleted_customers_out(sandbox, tmp_path):
+    sandbox.seed(
+        stripe={
+            "customers": [
+                {"id": "cus_gone", "email": "gone@example.com", "created": B + 60},
+                {"id": "cus_kept", "email": "kept@example.com", "created": B + 60},
+            ]
+        }
+    )
+    sandbox.set_clock(B + 120)
+    StripeHook().client.v1.customers.delete("cus_gone")
+    sandbox.set_clock(B + HOUR)
+    new = run(StripeListNewCustomersOperator(task_id="new"), tmp_path, (B, B + HOUR))
+    updated = run(StripeListUpdatedCustomersOperator(task_id="updated"), tmp_path, (B, B + HOUR))
+
+    profiles = StripeCustomerProfilesOperator(
+        task_id="profiles", records_uris=[new["uri"], updated["uri"]], output_uri=str(tmp_path)
+    ).execute(make_context(interval=(B, B + HOUR)))
+
+    assert ids(new) == ["cus_kept"]
+    assert [r["customer"]["id"] for r in read_records(profiles["uri"])] == ["cus_kept"]
+    assert profiles["count"] == 1
