@@ -12,7 +12,6 @@ from airflow_provider_stripe_sync.context import (
     task_file_path,
     window_from_context,
 )
-from airflow_provider_stripe_sync.links import dashboard_url, push_dashboard_url
 from airflow_provider_stripe_sync.operators.stripe import _StripeOperator, skip_unavailable_account
 from airflow_provider_stripe_sync.records import RecordWriter
 from airflow_provider_stripe_sync.stripe.events import ChangedObjects, object_expand, tombstone, updatable
@@ -165,7 +164,7 @@ class StripeListUpdatedObjectsOperator(_StripeOperator):
             elapsed,
             writer.uri,
         )
-        push_dashboard_url(self, context, dashboard_url(spec.object, livemode=hook.livemode, account=account))
+        self.push_link(context, spec.object)
         return {
             "uri": writer.uri,
             "count": writer.count,

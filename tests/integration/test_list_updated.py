@@ -13,6 +13,7 @@ from airflow_provider_stripe_sync.operators.stripe import (
 from airflow_provider_stripe_sync.operators.stripe_updated import (
     StripeListUpdatedChargesOperator,
     StripeListUpdatedCustomersOperator,
+    StripeListUpdatedInvoicesOperator,
     StripeListUpdatedObjectsOperator,
     StripeListUpdatedPaymentIntentsOperator,
     StripeListUpdatedSubscriptionsOperator,
@@ -301,3 +302,43 @@ def test_customer_profiles_leave_deleted_customers_out(sandbox, tmp_path):
     assert ids(new) == ["cus_kept"]
     assert [r["customer"]["id"] for r in read_records(profiles["uri"])] == ["cus_kept"]
     assert profiles["count"] == 1
+
+
+def test_invoices_paid_deleted_or_gone_later_each_give_one_record(sandbox, tmp_path):
+    sandbox.seed(stripe={"customers": [{"id": "cus_inv", "email": "inv@example.com", "created": B - DAY}]})
+    client = StripeHook().client
+    sandbox.set_clock(B - 2 * HOUR)
+    drafts = {}
+    for name in ("paid", "deleted", "gone_later"):
+        drafts[name] = client.v1.invoices.create(params={"customer": "cus_inv"}).id
+        client.v1.invoice_items.create(
+            params={"customer": "cus_inv", "invoice": drafts[name], "amount": 1500, "currency": "usd"}
+        )
+    sandbox.set_clock(B + 10 * 60)
+    client.v1.invoices.finalize_invoice(drafts["paid"])
+    sandbox.set_clock(B + 20 * 60)
+    client.v1.invoices.pay(drafts["paid"], params={"paid_out_of_band": True})
+    sandbox.set_clock(B + 30 * 60)
+    client.v1.invoices.delete(drafts["deleted"])
+    sandbox.set_clock(B + 40 * 60)
+    client.v1.invoices.update(drafts["gone_later"], params={"metadata": {"note": "x"}})
+    sandbox.set_clock(B + 2 * HOUR)
+    client.v1.invoices.delete(drafts["gone_later"])
+    sandbox.clear_requests()
+
+    result = run(StripeListUpdatedInvoicesOperator(task_id="invoices"), tmp_path, (B, B + HOUR))
+
+    records = list(read_records(result["uri"]))
+    assert [r if r.get("deleted") else (r["id"], r["status"], r["amount_paid"]) for r in records] == [
+        {"id": drafts["gone_later"], "object": "invoice", "deleted": True},
+        {"id": drafts["deleted"], "object": "invoice", "deleted": True},
+        (drafts["paid"], "paid", 1500),
+    ]
+    assert (result["count"], result["deleted"]) == (3, 2)
+    # Stripe answers 404 for an invoice deleted after the window: a tombstone too, not a failure.
+    statuses = [(r["path"], r["status"]) for r in stripe_requests(sandbox)]
+    assert statuses == [
+        ("/v1/events", 200),
+        (f"/v1/invoices/{drafts['gone_later']}", 404),
+        (f"/v1/invoices/{drafts['paid']}", 200),
+    ]
