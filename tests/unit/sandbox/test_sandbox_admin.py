@@ -70,10 +70,8 @@ def test_seed_with_explicit_ids_and_times_makes_derived_objects(sbx):
     ]
 
 
-def test_demo_seed_is_deterministic_fast_and_varied(sbx, client):
-    started = time.monotonic()
+def test_demo_seed_is_deterministic_and_varied(sbx, client):
     first = sbx.seed(scenario="demo", seed=7, end=B, days=30, customers=2000)
-    elapsed = time.monotonic() - started
     newest = client.v1.customers.list(params={"limit": 3}).data
     state = sbx.state(resources=["customers", "charges", "subscriptions"])["stripe"]
     sbx.reset()
@@ -82,7 +80,6 @@ def test_demo_seed_is_deterministic_fast_and_varied(sbx, client):
     assert [c.id for c in client.v1.customers.list(params={"limit": 3}).data] == [c.id for c in newest]
     counts = first["counts"]
     assert counts["customers"] == 2000 and counts["charges"] > 2000 and counts["subscriptions"] > 1000
-    assert elapsed < 6
     customers = state["customers"]
     emails = [c["email"] for c in customers if c["email"]]
     assert len(emails) < 2000
