@@ -124,6 +124,7 @@ class MailchimpUpsertMembersOperator(BaseOperator):
         self.max_connections = max_connections
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_stripe_sync.environment import check_records_environment
         from airflow_provider_stripe_sync.hooks.mailchimp import MAX_CONNECTIONS, MailchimpHook
         from airflow_provider_stripe_sync.mapping.mailchimp import plan_members
         from airflow_provider_stripe_sync.records import ReportWriter, read_records, record_uris
@@ -132,6 +133,7 @@ class MailchimpUpsertMembersOperator(BaseOperator):
         connections = _positive_int(self.max_connections, "max_connections", MAX_CONNECTIONS)
         uris = record_uris(self.records_uri, field="records_uri")
         hook = MailchimpHook(mailchimp_conn_id=self.mailchimp_conn_id)
+        check_records_environment(uris, hook.environment, conn_id=self.mailchimp_conn_id)
         list_id = self.list_id or hook.default_list_id
         if not list_id:
             raise ValueError("No audience: pass list_id or set the connection's list_id extra.")

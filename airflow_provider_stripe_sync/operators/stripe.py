@@ -464,6 +464,7 @@ class StripeCustomerProfilesOperator(_StripeOperator):
             "resource": "customer_profiles",
             "account": self.hook.stripe_account,
             "api_version": self.hook.api_version,
+            "livemode": self.hook.livemode,
         }
         deleted = 0
         with RecordWriter(uri, header=header) as writer:
