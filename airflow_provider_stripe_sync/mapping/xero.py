@@ -25,7 +25,12 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from airflow_provider_stripe_sync.stripe.money import UnknownCurrencyError, from_minor_units, round_line
+from airflow_provider_stripe_sync.stripe.money import (
+    UnknownCurrencyError,
+    currency_exponent,
+    from_minor_units,
+    round_line,
+)
 
 #: Bank transaction types, as Xero names them.
 RECEIVE = "RECEIVE"
@@ -96,6 +101,13 @@ class LedgerConfig:
             raise ValueError(f"Unknown Xero ledger configuration key(s): {', '.join(unknown)}.")
         currencies = {}
         for currency, accounts in dict(value.get("currencies") or {}).items():
+            try:
+                currency_exponent(str(currency))
+            except UnknownCurrencyError:
+                raise ValueError(
+                    f"ledger['currencies'] names {currency!r}, which is not a Stripe currency: use the "
+                    "three-letter ISO code Stripe settles in, such as 'usd' or 'eur'."
+                ) from None
             if not isinstance(accounts, Mapping) or not accounts.get("clearing") or not accounts.get("fees"):
                 raise ValueError(f"Currency {currency!r} needs at least 'clearing' and 'fees' account codes.")
             currencies[str(currency).lower()] = CurrencyAccounts(
