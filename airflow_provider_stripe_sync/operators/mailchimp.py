@@ -147,7 +147,7 @@ class MailchimpUpsertMembersOperator(BaseOperator):
         rules = MemberRules(
             consent_metadata_key=self.consent_metadata_key,
             opt_in_status=self.opt_in_status,
-            tags=tuple(self.tags or ()),
+            tags=_tags(self.tags),
             product_tag=self.product_tag,
             payment_tag=self.payment_tag,
             first_payment_tag=self.first_payment_tag,
@@ -325,6 +325,15 @@ def _write_one(
         except MailchimpRecordError as err:
             return REASON_TAGS_FAILED, {"status": err.status, "title": err.title, "detail": err.detail}
     return "upserted", {}
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    """Return the tag names; a lone string would otherwise become one tag per character."""
+    if value is None:
+        return ()
+    if isinstance(value, str) or not all(isinstance(tag, str) and tag.strip() for tag in value):
+        raise TypeError(f"tags must be a list of tag names such as ['customer'], got {value!r}.")
+    return tuple(value)
 
 
 def _default_ledger_uri(list_id: str) -> str:
