@@ -43,7 +43,7 @@ def connection_extras(
             ) from None
     if not isinstance(extra, Mapping):
         raise ValueError(
-            f"Connection {conn_id!r}: extra must be a JSON object such as {{\"key\": \"value\"}}, "
+            f'Connection {conn_id!r}: extra must be a JSON object such as {{"key": "value"}}, '
             f"got a JSON {type(extra).__name__}."
         )
 
