@@ -136,6 +136,21 @@ def test_extra_that_is_not_json(quiet, monkeypatch, tmp_path, conn_type):
     assert message == f"Connection {conn_id!r}: {INVALID_JSON}"
 
 
+@pytest.mark.parametrize(
+    ("conn_type", "extra"),
+    [
+        ("hubspot", '{"client_secret": "hs-secret-in-broken-json", }'),
+        ("xero", '{"refresh_token": hs-secret-in-broken-json}'),
+        ("stripe_oauth", '{"refresh_token": 123456789012345678}'),
+    ],
+)
+def test_a_malformed_extra_holding_a_secret_never_shows_it(quiet, monkeypatch, tmp_path, conn_type, extra):
+    conn_id = connect(monkeypatch, quiet.url, conn_type, extra=extra)
+    operator = operator_for(conn_type, conn_id, tmp_path)
+    message = fails(operator, ValueError, f"Connection {conn_id!r}: extra ", quiet)
+    assert "hs-secret-in-broken-json" not in message and "123456789012345678" not in message
+
+
 WRONG_TYPES = {
     "stripe": ({"max_network_retries": "many"}, "extra 'max_network_retries' must be int, got 'many'."),
     "stripe_oauth": ({"livemode": "maybe"}, "extra 'livemode' must be bool, got 'maybe'."),
