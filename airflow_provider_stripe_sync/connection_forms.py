@@ -16,6 +16,17 @@ ALLOW_INSECURE_HOST_FIELD: dict[str, Any] = {
     "schema": {"type": ["boolean", "null"]},
 }
 
+#: The field every destination type has: whether the account is a test or a live one.
+ENVIRONMENT_FIELD: dict[str, Any] = {
+    "label": "Environment",
+    "description": (
+        "test (an account used for testing, the sandbox) or live (the real account). Records read with "
+        "a Stripe test key are only written to test, live ones only to live. Empty: test on a loopback "
+        "host, live anywhere else."
+    ),
+    "schema": {"type": ["string", "null"], "enum": ["test", "live", None]},
+}
+
 STRIPE_CONNECTION_FORM: dict[str, Any] = {
     "ui-field-behaviour": {
         "hidden-fields": ["schema", "login", "port", "extra"],
@@ -135,6 +146,7 @@ HUBSPOT_CONNECTION_FORM: dict[str, Any] = {
             "description": "For a public OAuth app instead of a private app token.",
             "schema": {"type": ["string", "null"], "format": "password"},
         },
+        "environment": ENVIRONMENT_FIELD,
         "allow_insecure_host": ALLOW_INSECURE_HOST_FIELD,
     },
 }
@@ -164,6 +176,7 @@ MAILCHIMP_CONNECTION_FORM: dict[str, Any] = {
             "description": "api_key (default) or oauth (the password holds an OAuth access token).",
             "schema": {"type": ["string", "null"], "enum": ["api_key", "oauth", None]},
         },
+        "environment": ENVIRONMENT_FIELD,
         "allow_insecure_host": ALLOW_INSECURE_HOST_FIELD,
     },
 }
@@ -210,6 +223,7 @@ XERO_CONNECTION_FORM: dict[str, Any] = {
             "description": "Space-separated OAuth scopes; empty means the accounting scopes the hook needs.",
             "schema": {"type": ["string", "null"]},
         },
+        "environment": ENVIRONMENT_FIELD,
         "allow_insecure_host": ALLOW_INSECURE_HOST_FIELD,
     },
 }

@@ -54,3 +54,7 @@ class DestinationError(StripeSyncError):
 
 class AllRecordsRejectedError(StripeSyncError):
     """Every record of a destination run was rejected: the run fails so that somebody looks."""
+
+
+class EnvironmentMismatchError(StripeSyncError):
+    """Records read from Stripe in one mode (test or live) were about to go to the other environment."""

@@ -59,7 +59,11 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Stripe",
-                "python-modules": [f"{_PACKAGE}.operators.stripe", f"{_PACKAGE}.operators.stripe_updated"],
+                "python-modules": [
+                    f"{_PACKAGE}.operators.stripe",
+                    f"{_PACKAGE}.operators.stripe_updated",
+                    f"{_PACKAGE}.operators.cleanup",
+                ],
             },
             {"integration-name": "HubSpot", "python-modules": [f"{_PACKAGE}.operators.hubspot"]},
             {"integration-name": "Xero", "python-modules": [f"{_PACKAGE}.operators.xero"]},

@@ -179,3 +179,102 @@ class ReportWriter:
     def uri(self) -> str | None:
         """The report's URI, or ``None`` when nothing was rejected."""
         return str(self.path) if self.count else None
+
+
+#: The folders under an output URI that hold customers' data (emails, names) and expire.
+EXPIRING_FOLDERS = ("records", "reports")
+
+#: The only files retention removes: record files and reports.
+_EXPIRING_SUFFIX = ".jsonl"
+
+
+def retention_days_value(value: Any, *, field: str = "retention_days") -> int:
+    """Return ``value`` as whole days, 1 or more, or raise naming ``field`` and what to give."""
+    days: Any = value
+    if isinstance(value, str) and value.strip().isdigit():
+        days = int(value.strip())
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise ValueError(
+            f"{field} must be a whole number of days, 1 or more, such as 30; got {value!r}. "
+            "Files younger than that are kept, so a running sync never loses its inputs."
+        )
+    return days
+
+
+def _modified(info: Mapping[str, Any]) -> float | None:
+    """Return a file's modification time (epoch seconds) from an fsspec ``info``, if it says."""
+    from datetime import datetime
+
+    for key in ("mtime", "LastModified", "last_modified", "updated", "created"):
+        value = info.get(key)
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str) and value:
+            try:
+                return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                continue
+    return None
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path.startswith(folder.rstrip("/") + "/")
+
+
+def remove_expired(
+    base_uri: str | ObjectStoragePath, *, retention_days: int, now: float | None = None
+) -> dict[str, Any]:
+    """
+    Remove the record files and reports under ``base_uri`` last modified more than ``retention_days`` ago.
+
+    Only ``*.jsonl`` files inside ``<base>/records/`` and ``<base>/reports/`` are ever removed; the
+    folders themselves, anything else under ``base_uri`` (the Mailchimp rejection ledger) and
+    anything a symbolic link points to are left alone. A file whose store gives no modification time
+    is kept. Works on any fsspec URI, as record files do.
+
+    Returns ``{"uri", "retention_days", "removed", "kept", "undated"}``.
+    """
+    import os
+    import time
+
+    days = retention_days_value(retention_days)
+    cutoff = (time.time() if now is None else now) - days * 86400
+    root = storage_path(base_uri)
+    local = root.protocol in ("file", "local", "")
+    counts = {"removed": 0, "kept": 0, "undated": 0}
+    for name in EXPIRING_FOLDERS:
+        folder = root / name
+        if not folder.exists():
+            continue
+        top = folder.path.rstrip("/")
+        real_top = os.path.realpath(top) if local else top
+        for path, info in sorted(folder.fs.find(top, detail=True, withdirs=False).items()):
+            if not _inside(path, top) or not path.endswith(_EXPIRING_SUFFIX) or info.get("islink"):
+                continue
+            if local and not _inside(os.path.realpath(path), real_top):
+                continue
+            modified = _modified(info)
+            if modified is None:
+                counts["undated"] += 1
+            elif modified < cutoff:
+                folder.fs.rm_file(path)
+                counts["removed"] += 1
+            else:
+                counts["kept"] += 1
+        if local:
+            _remove_empty_folders(real_top)
+    return {"uri": str(root), "retention_days": days, **counts}
+
+
+def _remove_empty_folders(top: str) -> None:
+    """Remove the empty folders below ``top`` (not ``top`` itself), deepest first."""
+    import os
+
+    for current, _folders, _files in os.walk(top, topdown=False):
+        if current != top and not os.path.islink(current) and not os.listdir(current):
+            try:
+                os.rmdir(current)
+            except OSError:
+                pass

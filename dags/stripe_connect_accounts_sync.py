@@ -8,6 +8,9 @@ account that disconnected the platform is skipped with the reason in its log, an
 complete; the summary says which accounts were synced and which were skipped.
 
 Pool: ``stripe_api``. Parsing this file imports no SDK and looks up no connection.
+
+Record files and reports (they hold customers' emails and names) are removed by the stand-alone
+``remove_expired_files`` task once older than the Variable ``stripe_sync_retention_days`` (30 days).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
 
+from airflow_provider_stripe_sync.operators.cleanup import RETENTION_DAYS_TEMPLATE, StripeSyncCleanupOperator
 from airflow_provider_stripe_sync.operators.stripe import (
     StripeListConnectedAccountsOperator,
     StripeListNewChargesOperator,
@@ -67,3 +71,8 @@ with DAG(
         return summary
 
     summarize(accounts.output, charges.output)
+
+    # Record files and reports hold customers' emails and names: they go after the retention period
+    # (the Variable stripe_sync_retention_days, 30 days by default). The task stands alone, so it runs
+    # whatever the sync does, and a failed sync never hides behind its success.
+    StripeSyncCleanupOperator(task_id="remove_expired_files", retention_days=RETENTION_DAYS_TEMPLATE)

@@ -22,6 +22,9 @@ Stripe keeps events for 30 days, so an interval older than that fails in the Lis
 
 Connections: ``stripe_default`` and ``hubspot_default``. Pools: ``stripe_api`` and ``hubspot_api``.
 Parsing this file imports no SDK and looks up no connection.
+
+Record files and reports (they hold customers' emails and names) are removed by the stand-alone
+``remove_expired_files`` task once older than the Variable ``stripe_sync_retention_days`` (30 days).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import os
 import pendulum
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param, task
 
+from airflow_provider_stripe_sync.operators.cleanup import RETENTION_DAYS_TEMPLATE, StripeSyncCleanupOperator
 from airflow_provider_stripe_sync.operators.hubspot import HubSpotUpsertContactsOperator
 from airflow_provider_stripe_sync.operators.stripe import (
     StripeCreateCustomersFromSignupsOperator,
@@ -127,3 +131,8 @@ with DAG(
         updated_subscriptions.output,
         contacts.output,
     )
+
+    # Record files and reports hold customers' emails and names: they go after the retention period
+    # (the Variable stripe_sync_retention_days, 30 days by default). The task stands alone, so it runs
+    # whatever the sync does, and a failed sync never hides behind its success.
+    StripeSyncCleanupOperator(task_id="remove_expired_files", retention_days=RETENTION_DAYS_TEMPLATE)

@@ -23,6 +23,9 @@ Connections: ``stripe_default`` and ``mailchimp_default`` (its ``list_id`` extra
 audience). Pools: ``stripe_api`` and ``mailchimp_api`` (10 slots, one per Mailchimp connection; the
 upsert task takes 4). Parsing this file imports no SDK and looks
 up no connection.
+
+Record files and reports (they hold customers' emails and names) are removed by the stand-alone
+``remove_expired_files`` task once older than the Variable ``stripe_sync_retention_days`` (30 days).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param, task
 
+from airflow_provider_stripe_sync.operators.cleanup import RETENTION_DAYS_TEMPLATE, StripeSyncCleanupOperator
 from airflow_provider_stripe_sync.operators.mailchimp import MailchimpUpsertMembersOperator
 from airflow_provider_stripe_sync.operators.stripe import (
     StripeCustomerProfilesOperator,
@@ -128,3 +132,8 @@ with DAG(
         return summary
 
     summarize(triggers, profiles.output, members.output)
+
+    # Record files and reports hold customers' emails and names: they go after the retention period
+    # (the Variable stripe_sync_retention_days, 30 days by default). The task stands alone, so it runs
+    # whatever the sync does, and a failed sync never hides behind its success.
+    StripeSyncCleanupOperator(task_id="remove_expired_files", retention_days=RETENTION_DAYS_TEMPLATE)

@@ -20,6 +20,9 @@ Connections: ``stripe_default`` and ``xero_default`` (its rotating refresh token
 ``xero_refresh_token__xero_default``). Pools: ``stripe_api`` and ``xero_api`` (give ``xero_api`` at most
 5 slots: Xero's limit of concurrent calls per organisation). Parsing this file imports no SDK and
 looks up no connection.
+
+Record files and reports (they hold customers' emails and names) are removed by the stand-alone
+``remove_expired_files`` task once older than the Variable ``stripe_sync_retention_days`` (30 days).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param, task
 
+from airflow_provider_stripe_sync.operators.cleanup import RETENTION_DAYS_TEMPLATE, StripeSyncCleanupOperator
 from airflow_provider_stripe_sync.operators.stripe import StripeListNewBalanceTransactionsOperator
 from airflow_provider_stripe_sync.operators.xero import XeroCreateBankTransactionsOperator
 
@@ -102,3 +106,8 @@ with DAG(
         return summary
 
     summarize(balance_transactions.output, ledger.output)
+
+    # Record files and reports hold customers' emails and names: they go after the retention period
+    # (the Variable stripe_sync_retention_days, 30 days by default). The task stands alone, so it runs
+    # whatever the sync does, and a failed sync never hides behind its success.
+    StripeSyncCleanupOperator(task_id="remove_expired_files", retention_days=RETENTION_DAYS_TEMPLATE)

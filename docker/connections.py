@@ -36,6 +36,8 @@ SANDBOX_SECRETS = {
 def _sandbox_connections(url: str) -> dict[str, dict[str, Any]]:
     s = SANDBOX_SECRETS
     insecure = {"allow_insecure_host": True}
+    # The sandbox takes test keys only: its destinations are test environments.
+    test_destination = {**insecure, "environment": "test"}
     return {
         "stripe_default": {
             "conn_type": "stripe",
@@ -54,20 +56,20 @@ def _sandbox_connections(url: str) -> dict[str, dict[str, Any]]:
             "conn_type": "hubspot",
             "password": s["hubspot_token"],
             "host": url,
-            "extra": insecure,
+            "extra": test_destination,
         },
         "mailchimp_default": {
             "conn_type": "mailchimp",
             "password": s["mailchimp_key"],
             "host": url,
-            "extra": {"list_id": s["mailchimp_list_id"], **insecure},
+            "extra": {"list_id": s["mailchimp_list_id"], **test_destination},
         },
         "xero_default": {
             "conn_type": "xero",
             "login": s["xero_client_id"],
             "password": s["xero_client_secret"],
             "host": url,
-            "extra": {"refresh_token": s["xero_refresh_token"], **insecure},
+            "extra": {"refresh_token": s["xero_refresh_token"], **test_destination},
         },
     }
 
@@ -78,6 +80,8 @@ def _extras(env: Mapping[str, str], names: Mapping[str, str]) -> dict[str, str]:
 
 def _live_connections(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     conns: dict[str, dict[str, Any]] = {}
+    # test for HubSpot, Mailchimp and Xero accounts used for testing; empty means live.
+    environment = _extras(env, {"STRIPE_SYNC_DESTINATION_ENVIRONMENT": "environment"})
     if env.get("STRIPE_API_KEY"):
         conns["stripe_default"] = {"conn_type": "stripe", "password": env["STRIPE_API_KEY"]}
     if env.get("STRIPE_CONNECT_CLIENT_ID") and env.get("STRIPE_PLATFORM_KEY"):
@@ -88,18 +92,23 @@ def _live_connections(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
         }
     if env.get("HUBSPOT_ACCESS_TOKEN"):
         conns["hubspot_default"] = {"conn_type": "hubspot", "password": env["HUBSPOT_ACCESS_TOKEN"]}
+        if environment:
+            conns["hubspot_default"]["extra"] = environment
     if env.get("MAILCHIMP_API_KEY"):
         conns["mailchimp_default"] = {
             "conn_type": "mailchimp",
             "password": env["MAILCHIMP_API_KEY"],
-            "extra": _extras(env, {"MAILCHIMP_LIST_ID": "list_id"}),
+            "extra": {**_extras(env, {"MAILCHIMP_LIST_ID": "list_id"}), **environment},
         }
     if env.get("XERO_CLIENT_ID") and env.get("XERO_CLIENT_SECRET"):
         conns["xero_default"] = {
             "conn_type": "xero",
             "login": env["XERO_CLIENT_ID"],
             "password": env["XERO_CLIENT_SECRET"],
-            "extra": _extras(env, {"XERO_REFRESH_TOKEN": "refresh_token", "XERO_TENANT_ID": "tenant_id"}),
+            "extra": {
+                **_extras(env, {"XERO_REFRESH_TOKEN": "refresh_token", "XERO_TENANT_ID": "tenant_id"}),
+                **environment,
+            },
         }
     return conns
 

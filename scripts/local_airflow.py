@@ -32,13 +32,19 @@ def sandbox_connections(url: str) -> dict[str, dict[str, Any]]:
             "password": "sk_test_sandbox_platform",
             "host": url,
         },
-        "hubspot_default": {"conn_type": "hubspot", "password": "pat-sandbox-demo", "host": url},
+        # The sandbox takes test keys only: its destinations are test environments.
+        "hubspot_default": {
+            "conn_type": "hubspot",
+            "password": "pat-sandbox-demo",
+            "host": url,
+            "extra": {"environment": "test"},
+        },
         # The sandbox's default audience; any key ending in a data centre works.
         "mailchimp_default": {
             "conn_type": "mailchimp",
             "password": "0123456789abcdef0123456789abcdef-us21",
             "host": url,
-            "extra": {"list_id": "aud_sandbox"},
+            "extra": {"list_id": "aud_sandbox", "environment": "test"},
         },
         # The refresh token a reset sandbox accepts; the hook keeps the rotated ones in a Variable.
         "xero_default": {
@@ -46,7 +52,7 @@ def sandbox_connections(url: str) -> dict[str, dict[str, Any]]:
             "login": "sandbox-client-id",
             "password": "sandbox-client-secret",
             "host": url,
-            "extra": {"refresh_token": "xero-sandbox-seed-refresh-token"},
+            "extra": {"refresh_token": "xero-sandbox-seed-refresh-token", "environment": "test"},
         },
     }
 
@@ -139,7 +145,9 @@ class LocalAirflow:
         )
         self.run("pools", "import", str(pools))
 
-    def dags_test_args(self, dag_id: str, logical_date: str | None = None, *, conf: dict | None = None) -> list[str]:
+    def dags_test_args(
+        self, dag_id: str, logical_date: str | None = None, *, conf: dict | None = None
+    ) -> list[str]:
         """Return the command line of ``airflow dags test``."""
         args = [str(BIN / "airflow"), "dags", "test", dag_id]
         if logical_date:

@@ -31,7 +31,15 @@ def sandbox(sandbox_server, monkeypatch):
     )
     monkeypatch.setenv(
         "AIRFLOW_CONN_HUBSPOT_DEFAULT",
-        json.dumps({"conn_type": "hubspot", "password": "pat-sandbox", "host": sandbox_server.url}),
+        json.dumps(
+            {
+                "conn_type": "hubspot",
+                "password": "pat-sandbox",
+                "host": sandbox_server.url,
+                # The sandbox takes test keys only: its destinations are test environments.
+                "extra": {"environment": "test"},
+            }
+        ),
     )
     yield sandbox_server
     problems = _contract_problems(sandbox_server)

@@ -35,15 +35,24 @@ def connection_extras(
         try:
             extra = json.loads(extra)
         except json.JSONDecodeError as err:
-            raise ValueError(f"Connection {conn_id!r}: extra is not valid JSON ({err.msg}).") from err
+            # err.doc is the extra itself, which may hold a secret: only the position is shown.
+            raise ValueError(
+                f"Connection {conn_id!r}: extra is not valid JSON ({err.msg} at line {err.lineno} column "
+                f"{err.colno}). Write it as one JSON object with double-quoted keys, such as "
+                '{"key": "value"}, or leave it empty.'
+            ) from None
     if not isinstance(extra, Mapping):
-        raise ValueError(f"Connection {conn_id!r}: extra must be a JSON object, got {type(extra).__name__}.")
+        raise ValueError(
+            f'Connection {conn_id!r}: extra must be a JSON object such as {{"key": "value"}}, '
+            f"got a JSON {type(extra).__name__}."
+        )
 
     unknown = sorted(set(extra) - set(allowed))
     if unknown:
         raise ValueError(
             f"Connection {conn_id!r}: unknown extra field(s) {', '.join(unknown)}; "
-            f"accepted: {', '.join(sorted(allowed))}."
+            f"accepted: {', '.join(sorted(allowed))}. Remove or rename the unknown ones (a typo would "
+            "otherwise fall back to a default silently)."
         )
     checked: dict[str, Any] = {}
     for key, value in extra.items():
@@ -52,7 +61,8 @@ def connection_extras(
         expected = allowed[key]
         if isinstance(value, bool) and bool not in _as_tuple(expected):
             raise ValueError(
-                f"Connection {conn_id!r}: extra {key!r} must be {_type_names(expected)}, got a bool."
+                f"Connection {conn_id!r}: extra {key!r} must be {_type_names(expected)}, got a bool. "
+                f"Fix the value of {key!r} in the connection's extra, or remove it."
             )
         if not isinstance(value, expected):
             value = _coerce(value, expected, key, conn_id)
@@ -97,7 +107,8 @@ def _coerce(value: Any, expected: type | tuple[type, ...], key: str, conn_id: st
             except ValueError:
                 pass
     raise ValueError(
-        f"Connection {conn_id!r}: extra {key!r} must be {_type_names(expected)}, got {_shown(key, value)}."
+        f"Connection {conn_id!r}: extra {key!r} must be {_type_names(expected)}, got {_shown(key, value)}. "
+        f"Fix the value of {key!r} in the connection's extra, or remove it."
     )
 
 

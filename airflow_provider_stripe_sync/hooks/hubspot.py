@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from airflow.sdk import BaseHook
 
 from airflow_provider_stripe_sync.connection_forms import HUBSPOT_CONNECTION_FORM
+from airflow_provider_stripe_sync.environment import ENVIRONMENT_EXTRA, connection_environment
 from airflow_provider_stripe_sync.exceptions import DestinationError
 from airflow_provider_stripe_sync.hooks.base import ALLOW_INSECURE_HOST, api_base_url, connection_extras
 
@@ -35,6 +36,7 @@ HUBSPOT_EXTRAS: dict[str, type | tuple[type, ...]] = {
     "client_id": str,
     "client_secret": str,
     "refresh_token": str,
+    ENVIRONMENT_EXTRA: str,
     ALLOW_INSECURE_HOST: bool,
 }
 
@@ -229,12 +231,23 @@ class HubSpotHook(BaseHook):
         self.sleep: Callable[[float], None] = time.sleep
 
     @cached_property
+    def _connection(self) -> tuple[Any, dict[str, Any]]:
+        """The connection, read once, with its checked extras."""
+        conn = self.get_connection(self.hubspot_conn_id)
+        return conn, connection_extras(conn.extra, allowed=HUBSPOT_EXTRAS, conn_id=self.hubspot_conn_id)
+
+    @cached_property
+    def environment(self) -> str:
+        """``test`` or ``live``: the ``environment`` extra, else ``test`` on a loopback host only."""
+        conn, extras = self._connection
+        return connection_environment(extras, conn.host, conn_id=self.hubspot_conn_id)
+
+    @cached_property
     def _settings(self) -> tuple[str, str]:
         """Read the connection once: the access token and the API base URL."""
         from airflow.sdk.log import mask_secret
 
-        conn = self.get_connection(self.hubspot_conn_id)
-        extras = connection_extras(conn.extra, allowed=HUBSPOT_EXTRAS, conn_id=self.hubspot_conn_id)
+        conn, extras = self._connection
         for key in ("client_secret", "refresh_token"):
             if extras.get(key):
                 mask_secret(extras[key])

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from airflow.sdk import BaseHook
 
 from airflow_provider_stripe_sync.connection_forms import MAILCHIMP_CONNECTION_FORM
+from airflow_provider_stripe_sync.environment import ENVIRONMENT_EXTRA, connection_environment
 from airflow_provider_stripe_sync.exceptions import DestinationError
 from airflow_provider_stripe_sync.hooks.base import ALLOW_INSECURE_HOST, api_base_url, connection_extras
 
@@ -36,6 +37,7 @@ MAILCHIMP_EXTRAS: dict[str, type | tuple[type, ...]] = {
     "server": str,
     "list_id": str,
     "auth": str,
+    ENVIRONMENT_EXTRA: str,
     ALLOW_INSECURE_HOST: bool,
 }
 
@@ -236,7 +238,13 @@ class MailchimpHook(BaseHook):
             "server": server,
             "base_url": base_url,
             "list_id": extras.get("list_id"),
+            "environment": connection_environment(extras, conn.host, conn_id=conn_id),
         }
+
+    @property
+    def environment(self) -> str:
+        """``test`` or ``live``: the ``environment`` extra, else ``test`` on a loopback host only."""
+        return self._settings["environment"]
 
     @property
     def default_list_id(self) -> str | None:

@@ -13,6 +13,7 @@ from airflow.sdk import BaseHook
 from airflow_provider_stripe_sync.connection_forms import STRIPE_CONNECTION_FORM
 from airflow_provider_stripe_sync.exceptions import StripeRequestError
 from airflow_provider_stripe_sync.hooks.base import api_base_url, connection_extras
+from airflow_provider_stripe_sync.mapping.common import is_plausible_email
 from airflow_provider_stripe_sync.stripe.listing import drop_none, iter_pages, window_list_params
 from airflow_provider_stripe_sync.stripe.ratelimit import DEFAULT_RATE, RateLimiter, shared_limiter
 from airflow_provider_stripe_sync.stripe.resources import listable
@@ -443,6 +444,11 @@ class StripeHook(BaseHook):
         given_email = str(params.get("email") or "").strip()
         if given_email:
             params["email"] = given_email.lower()
+            if not is_plausible_email(params["email"]):
+                raise ValueError(
+                    f"email {given_email!r} is not an email address (one '@' with text either side, no "
+                    "spaces): fix it in the customer's parameters, or leave email out."
+                )
         elif (params.get("metadata") or {}).get(match_metadata_key):
             raise ValueError(
                 f"A customer identified by metadata.{match_metadata_key} needs an email: it is the only "

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from airflow.sdk import BaseHook
 
 from airflow_provider_stripe_sync.connection_forms import XERO_CONNECTION_FORM
+from airflow_provider_stripe_sync.environment import ENVIRONMENT_EXTRA, connection_environment
 from airflow_provider_stripe_sync.exceptions import DestinationError
 from airflow_provider_stripe_sync.hooks.base import ALLOW_INSECURE_HOST, api_base_url, connection_extras
 from airflow_provider_stripe_sync.token_store import MemoryTokenStore, TokenStore, fingerprint
@@ -54,6 +55,7 @@ XERO_EXTRAS: dict[str, type | tuple[type, ...]] = {
     "refresh_token": str,
     "grant_type": str,
     "scope": str,
+    ENVIRONMENT_EXTRA: str,
     ALLOW_INSECURE_HOST: bool,
 }
 
@@ -270,7 +272,13 @@ class XeroHook(BaseHook):
             "tenant_id": extras.get("tenant_id"),
             "identity_url": identity,
             "api_url": api,
+            "environment": connection_environment(extras, conn.host, conn_id=self.xero_conn_id),
         }
+
+    @property
+    def environment(self) -> str:
+        """``test`` or ``live``: the ``environment`` extra, else ``test`` on a loopback host only."""
+        return self._settings["environment"]
 
     @cached_property
     def api_client(self) -> ApiClient:

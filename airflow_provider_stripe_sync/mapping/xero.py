@@ -25,7 +25,12 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from airflow_provider_stripe_sync.stripe.money import UnknownCurrencyError, from_minor_units, round_line
+from airflow_provider_stripe_sync.stripe.money import (
+    UnknownCurrencyError,
+    currency_exponent,
+    from_minor_units,
+    round_line,
+)
 
 #: Bank transaction types, as Xero names them.
 RECEIVE = "RECEIVE"
@@ -88,25 +93,47 @@ class LedgerConfig:
              "suspense": "999"}
         """
         if not isinstance(value, Mapping):
-            raise ValueError(f"The Xero ledger configuration must be a mapping, got {value!r}.")
+            raise ValueError(
+                f"The Xero ledger configuration must be a mapping, got {value!r}; give a dict such as "
+                "{'currencies': {'usd': {'clearing': '095', 'fees': '404'}}, 'suspense': '999'}."
+            )
         unknown = sorted(
             set(value) - {"currencies", "categories", "suspense", "fee_accounts", "contact_name"}
         )
         if unknown:
-            raise ValueError(f"Unknown Xero ledger configuration key(s): {', '.join(unknown)}.")
+            raise ValueError(
+                f"Unknown Xero ledger configuration key(s): {', '.join(unknown)}; accepted: categories, "
+                "contact_name, currencies, fee_accounts, suspense."
+            )
         currencies = {}
         for currency, accounts in dict(value.get("currencies") or {}).items():
+            try:
+                currency_exponent(str(currency))
+            except UnknownCurrencyError:
+                raise ValueError(
+                    f"ledger['currencies'] names {currency!r}, which is not a Stripe currency: use the "
+                    "three-letter ISO code Stripe settles in, such as 'usd' or 'eur'."
+                ) from None
             if not isinstance(accounts, Mapping) or not accounts.get("clearing") or not accounts.get("fees"):
-                raise ValueError(f"Currency {currency!r} needs at least 'clearing' and 'fees' account codes.")
+                raise ValueError(
+                    f"ledger['currencies'][{currency!r}] needs at least 'clearing' and 'fees' account codes, "
+                    "such as {'clearing': '095', 'fees': '404', 'bank': '090'}."
+                )
             currencies[str(currency).lower()] = CurrencyAccounts(
                 clearing=str(accounts["clearing"]),
                 fees=str(accounts["fees"]),
                 bank=str(accounts["bank"]) if accounts.get("bank") else None,
             )
         if not currencies:
-            raise ValueError("The Xero ledger configuration names no currency.")
+            raise ValueError(
+                "The Xero ledger configuration names no currency: give ledger['currencies'] the accounts of "
+                "each settlement currency, such as {'usd': {'clearing': '095', 'fees': '404'}}."
+            )
         if not value.get("suspense"):
-            raise ValueError("The Xero ledger configuration needs a 'suspense' account code.")
+            raise ValueError(
+                "The Xero ledger configuration needs a 'suspense' account code (ledger['suspense']), where "
+                "categories with no account of their own go."
+            )
         return cls(
             currencies=currencies,
             categories={str(k): str(v) for k, v in dict(value.get("categories") or {}).items()},

@@ -110,6 +110,7 @@ class HubSpotUpsertContactsOperator(BaseOperator):
         self.batch_size = batch_size
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_stripe_sync.environment import check_records_environment
         from airflow_provider_stripe_sync.hooks.hubspot import HubSpotHook
         from airflow_provider_stripe_sync.mapping.hubspot import plan_contacts
         from airflow_provider_stripe_sync.records import ReportWriter, read_records, record_uris
@@ -127,6 +128,9 @@ class HubSpotUpsertContactsOperator(BaseOperator):
         )
 
         hook = HubSpotHook(hubspot_conn_id=self.hubspot_conn_id)
+        if contacts:
+            # Before anything is sent: test-mode records never reach a live account, nor the reverse.
+            check_records_environment(uris, hook.environment, conn_id=self.hubspot_conn_id)
         upserted = unchanged = 0
         with ReportWriter(report_uri) as report:
             for rejection in rejections:

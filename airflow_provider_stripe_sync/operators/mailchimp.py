@@ -124,6 +124,7 @@ class MailchimpUpsertMembersOperator(BaseOperator):
         self.max_connections = max_connections
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_stripe_sync.environment import check_records_environment
         from airflow_provider_stripe_sync.hooks.mailchimp import MAX_CONNECTIONS, MailchimpHook
         from airflow_provider_stripe_sync.mapping.mailchimp import plan_members
         from airflow_provider_stripe_sync.records import ReportWriter, read_records, record_uris
@@ -132,6 +133,7 @@ class MailchimpUpsertMembersOperator(BaseOperator):
         connections = _positive_int(self.max_connections, "max_connections", MAX_CONNECTIONS)
         uris = record_uris(self.records_uri, field="records_uri")
         hook = MailchimpHook(mailchimp_conn_id=self.mailchimp_conn_id)
+        check_records_environment(uris, hook.environment, conn_id=self.mailchimp_conn_id)
         list_id = self.list_id or hook.default_list_id
         if not list_id:
             raise ValueError("No audience: pass list_id or set the connection's list_id extra.")
@@ -145,7 +147,7 @@ class MailchimpUpsertMembersOperator(BaseOperator):
         rules = MemberRules(
             consent_metadata_key=self.consent_metadata_key,
             opt_in_status=self.opt_in_status,
-            tags=tuple(self.tags or ()),
+            tags=_tags(self.tags),
             product_tag=self.product_tag,
             payment_tag=self.payment_tag,
             first_payment_tag=self.first_payment_tag,
@@ -323,6 +325,15 @@ def _write_one(
         except MailchimpRecordError as err:
             return REASON_TAGS_FAILED, {"status": err.status, "title": err.title, "detail": err.detail}
     return "upserted", {}
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    """Return the tag names; a lone string would otherwise become one tag per character."""
+    if value is None:
+        return ()
+    if isinstance(value, str) or not all(isinstance(tag, str) and tag.strip() for tag in value):
+        raise TypeError(f"tags must be a list of tag names such as ['customer'], got {value!r}.")
+    return tuple(value)
 
 
 def _default_ledger_uri(list_id: str) -> str:

@@ -332,7 +332,10 @@ class _StripeCreateOperator(_StripeOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         if not isinstance(self.stripe_params, dict):
-            raise TypeError(f"stripe_params must render to a dict, got {type(self.stripe_params).__name__}.")
+            raise TypeError(
+                f"stripe_params must render to a dict, got {type(self.stripe_params).__name__}. A Jinja "
+                "template renders to text unless the DAG sets render_template_as_native_obj=True."
+            )
         scope = self.idempotency_scope or None
         if scope is None and not self._business_key(self.stripe_params):
             scope = run_scope(context)
@@ -464,6 +467,7 @@ class StripeCustomerProfilesOperator(_StripeOperator):
             "resource": "customer_profiles",
             "account": self.hook.stripe_account,
             "api_version": self.hook.api_version,
+            "livemode": self.hook.livemode,
         }
         deleted = 0
         with RecordWriter(uri, header=header) as writer:

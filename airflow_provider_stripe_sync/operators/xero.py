@@ -136,6 +136,7 @@ class XeroCreateBankTransactionsOperator(BaseOperator):
         return XeroHook(xero_conn_id=self.xero_conn_id)
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_stripe_sync.environment import check_records_environment
         from airflow_provider_stripe_sync.hooks.xero import MAX_BATCH_SIZE
         from airflow_provider_stripe_sync.mapping.xero import LedgerConfig, PlannedTransfer, plan_ledger
         from airflow_provider_stripe_sync.records import ReportWriter, read_records, record_uris
@@ -165,6 +166,9 @@ class XeroCreateBankTransactionsOperator(BaseOperator):
         )
 
         hook = self.get_hook()
+        if plan.entries:
+            # Before anything is sent: test-mode records never reach a live ledger, nor the reverse.
+            check_records_environment(uris, hook.environment, conn_id=self.xero_conn_id)
         in_ledger: list[Entry] = []
         upserted = unchanged = rejected = 0
         with ReportWriter(report_uri) as report:

@@ -138,7 +138,16 @@ def resolve_window(
         missing = "window_end" if end_unset else "window_start"
         raise ValueError(f"{missing} is missing: give both window_start and window_end, or neither.")
     if not start_unset:
-        return Window(to_epoch(window_start, field="window_start"), to_epoch(window_end, field="window_end"))
+        start = to_epoch(window_start, field="window_start")
+        end = to_epoch(window_end, field="window_end")
+        if end <= start:
+            shape = "empty: both are the same second" if end == start else "inverted"
+            raise ValueError(
+                f"window_end ({_iso(end)}) must be after window_start ({_iso(start)}); the window is "
+                f"{shape}, so it would read nothing. Give a window_end later than window_start "
+                "(the window is [window_start, window_end))."
+            )
+        return Window(start, end)
 
     if not _is_unset(interval_start) and not _is_unset(interval_end):
         start = to_epoch(interval_start, field="data_interval_start")

@@ -30,7 +30,7 @@ def mailchimp(sandbox, monkeypatch, tmp_path):
                 "conn_type": "mailchimp",
                 "password": "0123456789abcdef0123456789abcdef-us21",
                 "host": sandbox.url,
-                "extra": {"list_id": LIST_ID},
+                "extra": {"list_id": LIST_ID, "environment": "test"},
             }
         ),
     )

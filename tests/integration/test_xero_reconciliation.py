@@ -42,7 +42,7 @@ def xero_connection(url, refresh_token=SEED_REFRESH_TOKEN, **extra):
             "login": "sandbox-client-id",
             "password": "sandbox-client-secret",
             "host": url,
-            "extra": {"refresh_token": refresh_token, **extra},
+            "extra": {"refresh_token": refresh_token, "environment": "test", **extra},
         }
     )
 

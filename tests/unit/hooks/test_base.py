@@ -20,7 +20,7 @@ def test_extras_are_checked_and_coerced():
     "extra, message",
     [
         ("{not json", "Connection 'c': extra is not valid JSON"),
-        ("[1]", "Connection 'c': extra must be a JSON object, got list"),
+        ("[1]", 'Connection \'c\': extra must be a JSON object such as {"key": "value"}, got a JSON list'),
         (
             '{"stripe_acount": "acct_1"}',
             "unknown extra field(s) stripe_acount; "
@@ -66,5 +66,8 @@ def test_plain_http_off_loopback_needs_opt_in():
 def test_a_malformed_secret_extra_is_not_echoed():
     with pytest.raises(ValueError) as caught:
         connection_extras('{"client_secret": 123456789012345}', allowed={"client_secret": str}, conn_id="c")
-    expected = "Connection 'c': extra 'client_secret' must be str, got an int (value hidden)."
+    expected = (
+        "Connection 'c': extra 'client_secret' must be str, got an int (value hidden). "
+        "Fix the value of 'client_secret' in the connection's extra, or remove it."
+    )
     assert str(caught.value) == expected

@@ -32,6 +32,9 @@ NOON = 1793275200  # 2026-10-29T12:00:00Z
 class FakeHook:
     """Records what the operator asks; refuses references listed in ``refuse``."""
 
+    #: The records these tests write carry no Stripe mode; a test ledger either way.
+    environment = "test"
+
     def __init__(self, existing=(), refuse=(), fail_batches_over=None):
         self.existing = set(existing)
         self.refuse = set(refuse)
