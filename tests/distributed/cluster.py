@@ -34,6 +34,9 @@ from scripts.local_airflow import BIN, REPO, LocalAirflow, sandbox_connections
 BUCKET = "stripe-sync-records"
 OUTPUT_URI = f"s3://aws_default@{BUCKET}/sync"
 WORKERS = ("worker-1", "worker-2")
+#: The Celery queue each worker consumes: Stripe list tasks on worker-1, everything else on worker-2.
+LIST_QUEUE = "stripe_lists"
+QUEUES = {"worker-1": LIST_QUEUE, "worker-2": "default"}
 ADMIN_USER = "admin"
 #: Stopped after the Airflow processes that use them.
 INFRASTRUCTURE = ("postgres", "redis", "object-store", "sandbox")
@@ -46,6 +49,17 @@ import socket
 
 def hostname():
     return socket.gethostname() + "-{name}"
+'''
+
+
+#: A cluster policy for the DAG processor: every task that writes Stripe records goes to worker-1's
+#: queue, so each task that reads them runs on the other worker and can only find them in the store.
+POLICY_MODULE = f'''"""Route the Stripe list tasks to their own Celery queue."""
+
+
+def task_policy(task):
+    if task.task_id.startswith("list_"):
+        task.queue = "{LIST_QUEUE}"
 '''
 
 
@@ -294,6 +308,10 @@ class Cluster:
         }
         for name, args in commands.items():
             airflow = home(name)
+            if name == "dag-processor":
+                # $AIRFLOW_HOME/config is on Airflow's sys.path: airflow_local_settings is found there.
+                (airflow.home / "config").mkdir()
+                (airflow.home / "config" / "airflow_local_settings.py").write_text(POLICY_MODULE)
             self.start(name, [str(BIN / "airflow"), *args], env=airflow.env, cwd=airflow.home)
         for name in WORKERS:
             folder = self.root / name
@@ -309,7 +327,7 @@ class Cluster:
             self.start(
                 name,
                 [str(BIN / "airflow"), "celery", "worker", "--celery-hostname", f"{name}@%h",
-                 "--concurrency", "2", "--skip-serve-logs"],
+                 "--concurrency", "2", "--skip-serve-logs", "--queues", QUEUES[name]],
                 env=airflow.env, cwd=airflow.home,
             )  # fmt: skip
         _wait(
@@ -364,4 +382,4 @@ def remove(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-__all__ = ["BUCKET", "OUTPUT_URI", "REPO", "WORKERS", "Cluster", "remove"]
+__all__ = ["BUCKET", "LIST_QUEUE", "OUTPUT_URI", "QUEUES", "REPO", "WORKERS", "Cluster", "remove"]
