@@ -166,6 +166,9 @@ def test_dag_run_page_shows_success(browser, cluster, api, ran):
     assert header.is_displayed()
     body = browser.find_element(By.TAG_NAME, "body").text
     assert run_id in body
+    # The run's badge and its task instances' badges: nothing in another state.
+    for state in ("Failed", "Running", "Queued", "Up For Retry"):
+        assert browser.find_elements(By.XPATH, f"//*[normalize-space(text())='{state}']") == [], state
     shoot(browser.find_element(By.TAG_NAME, "body"), "dag-run-success.png")
 
 
