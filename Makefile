@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export UV_LINK_MODE := copy
 
-.PHONY: install demo test test-unit test-integration test-dags lint clean
+.PHONY: install demo test test-unit test-integration test-dags test-distributed lint clean
 
 $(BIN)/.installed: pyproject.toml
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -20,6 +20,17 @@ demo: install
 
 test: install lint
 	$(BIN)/pytest -q tests/unit tests/integration tests/dags
+
+# The provider on a distributed Airflow (CeleryExecutor, PostgreSQL, Redis, S3), without Docker, and
+# a headless Chromium against its UI. Installs Debian packages when missing (root or sudo).
+ARTEFACTS ?= $(CURDIR)/ui-artefacts
+test-distributed: install
+	bash scripts/distributed_prereqs.sh
+	VIRTUAL_ENV=$(VENV) uv pip install --quiet -e ".[test,distributed]"
+	@echo "Screenshots and service logs go to $(ARTEFACTS)"
+	STRIPE_SYNC_DISTRIBUTED=1 STRIPE_SYNC_ARTEFACTS=$(ARTEFACTS) $(BIN)/pytest -q \
+		--timeout 1800 tests/distributed
+	@echo "Screenshots and service logs: $(ARTEFACTS)"
 
 lint: install
 	$(BIN)/ruff check airflow_provider_stripe_sync dags tests scripts docker

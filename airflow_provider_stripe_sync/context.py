@@ -14,8 +14,60 @@ if TYPE_CHECKING:
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
 
+#: Executors that run every task on the scheduler's own machine: a local default folder is shared.
+LOCAL_EXECUTORS = frozenset({"LocalExecutor", "SequentialExecutor", "DebugExecutor"})
+
+#: The setting that names the folder (any fsspec URI) for record files and reports.
+OUTPUT_URI_SETTING = "[stripe_sync] output_uri"
+
+
+def executor_names(value: str) -> list[str]:
+    """
+    Return the class names of the executors an ``[core] executor`` value configures.
+
+    Accepts what Airflow does: ``CeleryExecutor``, ``LocalExecutor,my.module.MyExecutor``, aliases
+    (``fast:LocalExecutor``) and per-team lists (``team_a=CeleryExecutor;team_b=...``).
+    """
+    names = []
+    for team_part in value.split(";"):
+        executors = team_part.split("=", 1)[-1]
+        for item in executors.split(","):
+            module_or_name = item.strip().split(":")[-1].strip()
+            if module_or_name:
+                names.append(module_or_name.rsplit(".", 1)[-1])
+    return names
+
+
+def remote_executors(value: str) -> list[str]:
+    """Return the executors in ``value`` whose tasks may run on another host (Celery, Kubernetes...)."""
+    return [name for name in executor_names(value) if name not in LOCAL_EXECUTORS]
+
+
 def default_output_uri() -> str:
-    """Where record files go when no ``output_uri`` is given: ``$AIRFLOW_HOME/stripe_sync``."""
+    """
+    Where record files and reports go when an operator is given no ``output_uri``.
+
+    ``[stripe_sync] output_uri`` (``AIRFLOW__STRIPE_SYNC__OUTPUT_URI``) when set, for example
+    ``s3://aws_default@bucket/stripe_sync``; else ``$AIRFLOW_HOME/stripe_sync``. The local default is
+    refused when ``[core] executor`` may run tasks on other hosts: a record file written on one
+    Celery worker or Kubernetes pod is not on the machine where the next task reads it.
+    """
+    from airflow.sdk import conf
+
+    configured = (conf.get("stripe_sync", "output_uri", fallback="") or "").strip()
+    if configured:
+        return configured
+    remote = remote_executors(conf.get("core", "executor", fallback="") or "")
+    if remote and not conf.getboolean("stripe_sync", "local_output_is_shared", fallback=False):
+        raise ValueError(
+            f"output_uri: the default local folder ($AIRFLOW_HOME/stripe_sync) is refused under "
+            f"{', '.join(remote)}, whose tasks may run on other hosts, so one task's record files would "
+            f"be missing where the next task reads them. Set {OUTPUT_URI_SETTING} "
+            "(AIRFLOW__STRIPE_SYNC__OUTPUT_URI) to an object store every worker reads, for example "
+            "s3://aws_default@my-bucket/stripe_sync, or pass output_uri= to the operator; if "
+            "$AIRFLOW_HOME is on a filesystem all workers share, set [stripe_sync] "
+            "local_output_is_shared = True."
+        )
     home = os.environ.get("AIRFLOW_HOME") or os.path.join(os.path.expanduser("~"), "airflow")
     return os.path.join(home, "stripe_sync")
 
