@@ -106,5 +106,7 @@ def test_a_status_fault_is_logged_with_its_kind(sbx):
 
 
 def test_an_unknown_kind_is_refused_naming_the_valid_ones(sbx):
-    with pytest.raises(RuntimeError, match="kind must be one of lost_response, reset, slow, status, truncated"):
+    with pytest.raises(
+        RuntimeError, match="kind must be one of lost_response, reset, slow, status, truncated"
+    ):
         sbx.add_fault("/v1/customers", kind="flaky")
