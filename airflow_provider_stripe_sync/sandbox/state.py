@@ -91,6 +91,8 @@ class Fault:
         self.kind: str = check_kind(spec.get("kind"))
         if self.kind == SLOW and not self.delay:
             self.delay = DEFAULT_SLOW_DELAY
+        # Matching requests let through before the fault starts: a fault on the third page, say.
+        self.after: int = int(spec.get("after", 0) or 0)
 
     def matches(self, api: str, method: str, path: str, account: str | None = None) -> bool:
         """Whether this fault applies to a request (``account`` limits it to one Stripe-Account)."""
@@ -116,6 +118,7 @@ class Fault:
             "account": self.account,
             "delay": self.delay,
             "kind": self.kind,
+            "after": self.after,
         }
 
 
@@ -157,6 +160,9 @@ class SandboxState:
         with self.lock:
             for fault in self.faults:
                 if fault.matches(api, method, path, account):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
                     fault.times -= 1
                     if fault.times <= 0:
                         self.faults.remove(fault)

@@ -110,3 +110,10 @@ def test_an_unknown_kind_is_refused_naming_the_valid_ones(sbx):
         RuntimeError, match="kind must be one of lost_response, reset, slow, status, truncated"
     ):
         sbx.add_fault("/v1/customers", kind="flaky")
+
+
+def test_after_lets_matching_requests_through_before_the_fault_starts(sbx):
+    sbx.add_fault("/v1/customers", 503, method="POST", after=2, times=1)
+    statuses = [create_customer(connect(sbx), f"n{n}@example.com").status for n in range(4)]
+    assert statuses == [200, 200, 503, 200]
+    assert sbx.faults() == []
