@@ -358,7 +358,7 @@ class XeroHook(BaseHook):
         """
         Ask Xero's identity service for tokens; ``invalid_grant`` raises ``_InvalidGrant``.
 
-        A lost or late answer and a 5xx are retried like any call. Sending the same refresh token
+        A lost or late answer, a 429 and a 5xx are retried like any call. Sending the same refresh token
         again is safe: if Xero rotated it before the answer was lost, the old one still works for
         its 30-minute grace period.
         """
@@ -372,7 +372,7 @@ class XeroHook(BaseHook):
                 return self._request_token_once(refresh_token)
             except (ApiException, urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as err:
                 status = getattr(err, "status", None)
-                if isinstance(status, int) and status < 500:
+                if _token_refused(status):
                     raise
                 if attempts > self.max_retries:
                     raise XeroRequestError(
@@ -399,7 +399,7 @@ class XeroHook(BaseHook):
                 return token_api.get_client_credentials_token(app_store_billing=False)
             return token_api.refresh_token(refresh_token, self._settings["scope"].split())
         except ApiException as err:
-            if isinstance(err.status, int) and err.status >= 500:
+            if not _token_refused(err.status):
                 raise
             body = error_body(err)
             if err.status == 400 and isinstance(body, Mapping) and body.get("error") == "invalid_grant":
@@ -710,6 +710,11 @@ class XeroHook(BaseHook):
             ),
         )
         return str(found.bank_transfers[0].bank_transfer_id)
+
+
+def _token_refused(status: Any) -> bool:
+    """Whether a token request's status is a refusal (not a 429, a 5xx or no answer, which retry)."""
+    return isinstance(status, int) and status < 500 and status != 429
 
 
 def _ymd(day: date) -> str:

@@ -176,3 +176,12 @@ def test_check_json_body(status, content_type, body, unreadable):
             check_json_body(status, content_type, body)
     else:
         check_json_body(status, content_type, body)
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_xero_token_refresh_retries_a_rate_limit_or_an_outage(destinations, status):
+    hook = XeroHook(request_timeout=TIMEOUT)
+    hook.sleep = lambda seconds: None
+    destinations.add_fault("/connect/token", status, api="xero", method="POST", headers={"Retry-After": "0"})
+    hook.renew_access_token()
+    assert attempts(destinations, "/connect/token") == [(status, "status"), (200, None)]
