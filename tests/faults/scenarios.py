@@ -554,6 +554,6 @@ SCENARIOS: dict[str, type[Scenario]] = {
 KILL_ROUTES: dict[str, tuple[str, str, str, int]] = {
     "stripe_signups": ("stripe", "POST", "/v1/customers", 20),
     "hubspot_upsert": ("hubspot", "POST", "/crm/v3/objects/contacts/batch/upsert", 1),
-    "mailchimp_upsert": ("mailchimp", "PUT", f"/3.0/lists/{LIST_ID}/members/", 30),
+    "mailchimp_upsert": ("mailchimp", "PUT", f"/3.0/lists/{LIST_ID}/members/", 20),
     "xero_bank_transactions": ("xero", "PUT", "/api.xro/2.0/BankTransactions", 1),
 }
