@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export UV_LINK_MODE := copy
 
-.PHONY: install demo test test-unit test-integration test-dags test-distributed lint clean
+.PHONY: install demo test test-unit test-integration test-dags test-faults faults test-distributed lint clean
 
 $(BIN)/.installed: pyproject.toml
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -20,6 +20,19 @@ demo: install
 
 test: install lint
 	$(BIN)/pytest -q tests/unit tests/integration tests/dags
+
+# The fault suite (tests/faults): every list and destination operator under random fault mixes,
+# checked against the sandbox's ground truth. CI runs FAULT_SEEDS seeds; `make faults SEEDS=200`
+# runs more. Both print the table and fail on any loss, duplicate or failure without a cause.
+FAULT_SEEDS ?= 6
+SEEDS ?= 50
+
+test-faults: install
+	$(BIN)/pytest -q tests/faults
+	$(BIN)/python -m tests.faults.suite --seeds $(FAULT_SEEDS)
+
+faults: install
+	$(BIN)/python -m tests.faults.suite --seeds $(SEEDS)
 
 # The provider on a distributed Airflow (CeleryExecutor, PostgreSQL, Redis, S3), without Docker, and
 # a headless Chromium against its UI. Installs Debian packages when missing (root or sudo).

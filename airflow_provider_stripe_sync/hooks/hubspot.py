@@ -15,6 +15,7 @@ from airflow_provider_stripe_sync.connection_forms import HUBSPOT_CONNECTION_FOR
 from airflow_provider_stripe_sync.environment import ENVIRONMENT_EXTRA, connection_environment
 from airflow_provider_stripe_sync.exceptions import DestinationError
 from airflow_provider_stripe_sync.hooks.base import ALLOW_INSECURE_HOST, api_base_url, connection_extras
+from airflow_provider_stripe_sync.hooks.transport import guard_rest_client, request_timeout
 
 if TYPE_CHECKING:
     from hubspot import HubSpot
@@ -284,19 +285,24 @@ class HubSpotHook(BaseHook):
     @cached_property
     def _contacts_batch(self) -> Any:
         # Each SDK property access builds a new API client with its own connection pool: keep one.
-        return self.client.crm.contacts.batch_api
+        return self._guarded(self.client.crm.contacts.batch_api)
 
     @cached_property
     def _contacts_basic(self) -> Any:
-        return self.client.crm.contacts.basic_api
+        return self._guarded(self.client.crm.contacts.basic_api)
 
     @cached_property
     def _properties(self) -> Any:
-        return self.client.crm.properties.core_api
+        return self._guarded(self.client.crm.properties.core_api)
+
+    def _guarded(self, api: Any) -> Any:
+        # A cut-short answer otherwise reads as a batch with no results: make it an error to retry.
+        guard_rest_client(api.api_client.rest_client, lambda: self._timeout)
+        return api
 
     @property
     def _timeout(self) -> tuple[float, float]:
-        return (min(10.0, self.request_timeout), self.request_timeout)
+        return request_timeout(self.request_timeout)
 
     def _wait(self, kind: str, retry_number: int, err: BaseException) -> float:
         """Return how long to wait before retry ``retry_number`` (1-based) of a ``kind`` failure."""

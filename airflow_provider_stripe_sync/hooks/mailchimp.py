@@ -17,6 +17,7 @@ from airflow_provider_stripe_sync.connection_forms import MAILCHIMP_CONNECTION_F
 from airflow_provider_stripe_sync.environment import ENVIRONMENT_EXTRA, connection_environment
 from airflow_provider_stripe_sync.exceptions import DestinationError
 from airflow_provider_stripe_sync.hooks.base import ALLOW_INSECURE_HOST, api_base_url, connection_extras
+from airflow_provider_stripe_sync.hooks.transport import UnreadableResponseError, check_json_body
 
 if TYPE_CHECKING:
     from mailchimp_marketing import Client
@@ -461,12 +462,20 @@ class MailchimpHook(BaseHook):
 
 
 def _checked(result: Any) -> Any:
-    """The SDK returns a bare ``requests.Response`` for empty bodies, failed ones included."""
+    """
+    The SDK returns a bare ``requests.Response`` for empty bodies, failed ones included, and for
+    JSON bodies it could not parse (an answer cut short), which fail here as a connection error would.
+    """
     ok = getattr(result, "ok", None)
     if ok is False:
         raise _Failure(
             result.status_code, parse_problem(getattr(result, "text", "")), result.headers.get("Retry-After")
         )
+    if ok is True:
+        try:
+            check_json_body(result.status_code, result.headers.get("content-type"), result.content)
+        except UnreadableResponseError as err:
+            raise _Failure(None, {"detail": str(err)}, None) from err
     return result
 
 

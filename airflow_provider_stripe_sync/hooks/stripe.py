@@ -116,6 +116,9 @@ class StripeHook(BaseHook):
     hook_name = "Stripe"
     extra_types = STRIPE_EXTRAS
     _account_extra = "stripe_account"
+    #: Seconds each request may take, connecting and reading (stripe-python's own default, made
+    #: explicit): a slower answer is a timeout, which the retry policy retries.
+    request_timeout: float = 80.0
 
     def __init__(self, stripe_conn_id: str = default_conn_name, *, stripe_account: str | None = None) -> None:
         super().__init__()
@@ -206,7 +209,7 @@ class StripeHook(BaseHook):
 
     @cached_property
     def client(self) -> StripeClient:
-        from stripe import StripeClient
+        from stripe import RequestsClient, StripeClient
 
         _quiet_sdk_request_log()
         base = self.base_url
@@ -216,6 +219,7 @@ class StripeHook(BaseHook):
             base_addresses={"api": base, "files": base, "connect": base, "meter_events": base},
             # Retries happen in RetryPolicy only, so they never multiply.
             max_network_retries=0,
+            http_client=RequestsClient(timeout=self.request_timeout),
         )
 
     @cached_property
@@ -230,7 +234,7 @@ class StripeHook(BaseHook):
             stripe_version=self.api_version,
             base_addresses={"api": base, "files": base, "connect": base, "meter_events": base},
             max_network_retries=0,
-            http_client=HTTPXClient(),
+            http_client=HTTPXClient(timeout=self.request_timeout),
         )
 
     async def aload_connection(self, connection: Any = None) -> None:

@@ -18,6 +18,7 @@ from airflow_provider_stripe_sync.connection_forms import XERO_CONNECTION_FORM
 from airflow_provider_stripe_sync.environment import ENVIRONMENT_EXTRA, connection_environment
 from airflow_provider_stripe_sync.exceptions import DestinationError
 from airflow_provider_stripe_sync.hooks.base import ALLOW_INSECURE_HOST, api_base_url, connection_extras
+from airflow_provider_stripe_sync.hooks.transport import guard_rest_client, request_timeout
 from airflow_provider_stripe_sync.token_store import MemoryTokenStore, TokenStore, fingerprint
 from airflow_provider_stripe_sync.token_store import VariableTokenStore as _VariableTokenStore
 
@@ -303,6 +304,10 @@ class XeroHook(BaseHook):
         client.rest_client.pool_manager.connection_pool_kw["retries"] = Retry(
             total=0, redirect=0, respect_retry_after_header=False
         )
+        # xero-python ignores a float _request_timeout (no timeout at all) and reads a cut-short
+        # answer as a bare ValueError: every request, token ones included, gets a (connect, read)
+        # timeout and an unreadable 2xx becomes an error _call retries.
+        guard_rest_client(client.rest_client, lambda: request_timeout(self.request_timeout))
         return client
 
     def _sdk_token(self) -> dict[str, Any]:
@@ -358,7 +363,42 @@ class XeroHook(BaseHook):
         self.token_store.set(token_key(self.xero_conn_id), value)
 
     def _request_token(self, refresh_token: str | None) -> dict[str, Any]:
-        """Ask Xero's identity service for tokens; ``invalid_grant`` raises ``_InvalidGrant``."""
+        """
+        Ask Xero's identity service for tokens; ``invalid_grant`` raises ``_InvalidGrant``.
+
+        A lost or late answer, a 429 and a 5xx are retried like any call. Sending the same refresh token
+        again is safe: if Xero rotated it before the answer was lost, the old one still works for
+        its 30-minute grace period.
+        """
+        import urllib3.exceptions
+        from xero_python.exceptions import ApiException
+
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return self._request_token_once(refresh_token)
+            except (ApiException, urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as err:
+                status = getattr(err, "status", None)
+                if _token_refused(status):
+                    raise
+                if attempts > self.max_retries:
+                    raise XeroRequestError(
+                        f"Xero token request for connection {self.xero_conn_id!r} failed after "
+                        f"{attempts} attempts: {describe_error(err)}.",
+                        status=status if isinstance(status, int) else None,
+                        attempts=attempts,
+                    ) from err
+                wait = self._wait(attempts, err, rate_limited=False)
+                self.log.warning(
+                    "[Try %d] Xero token request failed (%s); retrying in %.2f s.",
+                    attempts,
+                    describe_error(err),
+                    wait,
+                )
+                self.sleep(wait)
+
+    def _request_token_once(self, refresh_token: str | None) -> dict[str, Any]:
         from xero_python.exceptions import ApiException
 
         token_api = self._token_api()
@@ -367,6 +407,8 @@ class XeroHook(BaseHook):
                 return token_api.get_client_credentials_token(app_store_billing=False)
             return token_api.refresh_token(refresh_token, self._settings["scope"].split())
         except ApiException as err:
+            if not _token_refused(err.status):
+                raise
             body = error_body(err)
             if err.status == 400 and isinstance(body, Mapping) and body.get("error") == "invalid_grant":
                 raise _InvalidGrant from err
@@ -676,6 +718,11 @@ class XeroHook(BaseHook):
             ),
         )
         return str(found.bank_transfers[0].bank_transfer_id)
+
+
+def _token_refused(status: Any) -> bool:
+    """Whether a token request's status is a refusal (not a 429, a 5xx or no answer, which retry)."""
+    return isinstance(status, int) and status < 500 and status != 429
 
 
 def _ymd(day: date) -> str:

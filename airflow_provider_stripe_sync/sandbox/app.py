@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from airflow_provider_stripe_sync.sandbox import admin
+from airflow_provider_stripe_sync.sandbox import admin, faults
 from airflow_provider_stripe_sync.sandbox.common import ApiResponse, SandboxRequest
 from airflow_provider_stripe_sync.sandbox.encoding import decode_qs
 from airflow_provider_stripe_sync.sandbox.hubspot_api import HubSpotApi
@@ -74,12 +74,13 @@ class Sandbox:
             # The Date header follows the sandbox clock, as a vendor's follows its own: clients that
             # read the server's time (event retention, say) see the sandbox's, not the machine's.
             headers = {"date": formatdate(self.state.clock.now_float(), usegmt=True), **response.headers}
-            return Response(
+            answer = Response(
                 b"" if response.status == 204 else response.encoded(),
                 status_code=response.status,
                 headers=headers,
                 media_type="application/json",
             )
+            return faults.spoil(answer, response.fault_kind) if response.fault_kind else answer
 
         return endpoint
 
@@ -88,12 +89,21 @@ class Sandbox:
         api = self.apis[api_name]
         with self.state.lock:
             fault = self.state.take_fault(api_name, req.method, req.path, req.header("stripe-account"))
-            if fault is not None:
+            if fault is not None and fault.kind in faults.NETWORK_KINDS:
+                # The request is applied; only its answer is spoilt on the way out.
+                log.info("sandbox fault %s for %s %s", fault.kind, req.method, req.path)
+                response = api.handle(req)
+                response.fault_kind = fault.kind
+                response.delay = max(response.delay, fault.delay)
+            elif fault is not None:
                 log.info("sandbox fault %s for %s %s", fault.status, req.method, req.path)
                 response = api.fault_response(fault, req)
             else:
                 response = api.handle(req)
-            self.state.log_request(_log_entry(api_name, req, response, self.state.clock.now()))
+            entry = _log_entry(api_name, req, response, self.state.clock.now())
+            if fault is not None:
+                entry["fault"] = fault.kind
+            self.state.log_request(entry)
         return response
 
 

@@ -42,6 +42,8 @@ class ApiResponse:
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    #: A network fault (``sandbox/faults.py``) that spoils this answer on its way out.
+    fault_kind: str | None = None
 
     def encoded(self) -> bytes:
         """The body as JSON bytes."""

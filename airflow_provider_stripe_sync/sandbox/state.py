@@ -11,6 +11,8 @@ from collections import deque
 from datetime import datetime, timezone
 from typing import Any
 
+from airflow_provider_stripe_sync.sandbox.faults import DEFAULT_SLOW_DELAY, SLOW, check_kind
+
 _BASE62 = string.digits + string.ascii_letters
 
 #: How many requests the log keeps (oldest are dropped first).
@@ -84,6 +86,13 @@ class Fault:
         self.policy: str | None = spec.get("policyName") or spec.get("policy")
         self.delay: float = float(spec.get("delay", 0) or 0)
         self.account: str | None = spec.get("account")
+        # "status" answers with the status above; the network kinds of sandbox/faults.py apply the
+        # request and then spoil its answer (slow, truncated, reset, lost_response).
+        self.kind: str = check_kind(spec.get("kind"))
+        if self.kind == SLOW and not self.delay:
+            self.delay = DEFAULT_SLOW_DELAY
+        # Matching requests let through before the fault starts: a fault on the third page, say.
+        self.after: int = int(spec.get("after", 0) or 0)
 
     def matches(self, api: str, method: str, path: str, account: str | None = None) -> bool:
         """Whether this fault applies to a request (``account`` limits it to one Stripe-Account)."""
@@ -108,6 +117,8 @@ class Fault:
             "body": self.body,
             "account": self.account,
             "delay": self.delay,
+            "kind": self.kind,
+            "after": self.after,
         }
 
 
@@ -149,6 +160,9 @@ class SandboxState:
         with self.lock:
             for fault in self.faults:
                 if fault.matches(api, method, path, account):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
                     fault.times -= 1
                     if fault.times <= 0:
                         self.faults.remove(fault)

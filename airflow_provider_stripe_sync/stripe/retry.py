@@ -3,9 +3,10 @@ The one place where Stripe requests are retried.
 
 The SDK's own retries are switched off (``max_network_retries=0`` on the client) and Airflow's task
 retries are left for crashes, so a failing request is retried here and only here: retries never
-multiply. Rate limits (plain 429 and ``lock_timeout``), conflicts, 5xx and connection errors are
-retried with jittered exponential backoff; ``Stripe-Should-Retry`` overrides that either way, and
-``Retry-After`` sets the wait when present. Everything else (400, 401, 403, 404) fails at once.
+multiply. Rate limits (plain 429 and ``lock_timeout``), conflicts, 5xx, connection errors, timeouts,
+answers cut off mid-body and 2xx answers whose JSON cannot be read are retried with jittered
+exponential backoff; ``Stripe-Should-Retry`` overrides that either way, and ``Retry-After`` sets the
+wait when present. Everything else (400, 401, 403, 404) fails at once.
 """
 
 from __future__ import annotations
@@ -45,9 +46,22 @@ def is_retryable(err: stripe.StripeError) -> bool:
     if should_retry == "true":
         return True
     if isinstance(err, stripe.APIConnectionError):
-        return bool(getattr(err, "should_retry", True))
+        return bool(getattr(err, "should_retry", True)) or _broken_mid_answer(err)
     status = err.http_status or 0
-    return status in (409, 429) or status >= 500
+    # A 2xx the SDK could not read (the JSON was cut short): sending again is as safe as any retry,
+    # reads being reads and every write carrying an idempotency key.
+    return status in (409, 429) or status >= 500 or 200 <= status < 300
+
+
+#: Errors of the HTTP stack meaning the answer broke off (a reset or a cut connection mid-body).
+#: stripe-python marks them not retryable, as it cannot know whether the request was applied; our
+#: writes carry idempotency keys, so they are retried like a connection error.
+_BROKEN_ANSWER_ERRORS = ("ChunkedEncodingError", "ContentDecodingError", "ProtocolError", "IncompleteRead")
+
+
+def _broken_mid_answer(err: stripe.StripeError) -> bool:
+    cause = err.__cause__
+    return cause is not None and any(cls.__name__ in _BROKEN_ANSWER_ERRORS for cls in type(cause).__mro__)
 
 
 def describe_error(err: stripe.StripeError) -> str:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import pytest
+import requests
 import stripe
+import urllib3
 
 from airflow_provider_stripe_sync.exceptions import StripeRequestError
 from airflow_provider_stripe_sync.stripe.retry import RetryPolicy, is_retryable
@@ -91,3 +93,28 @@ def test_rate_limit_callback_sees_each_429():
     script = Script(error(stripe.RateLimitError, 429, "rate_limit"), error(stripe.APIError, 502))
     RetryPolicy(sleep=lambda s: None, on_rate_limited=seen.append).call(script, description="x")
     assert [e.http_status for e in seen] == [429]
+
+
+def connection_error(should_retry, cause):
+    err = stripe.APIConnectionError("Unexpected error communicating with Stripe.", should_retry=should_retry)
+    err.__cause__ = cause
+    return err
+
+
+@pytest.mark.parametrize(
+    "err, expected",
+    [
+        # A 2xx whose JSON was cut short: stripe-python raises APIError with the 2xx status.
+        (error(stripe.APIError, 200), True),
+        (error(stripe.APIError, 201), True),
+        # An answer reset mid-body: requests raises ChunkedEncodingError, which the SDK marks final.
+        (connection_error(False, requests.exceptions.ChunkedEncodingError("Connection broken")), True),
+        (connection_error(False, urllib3.exceptions.ProtocolError("Connection broken")), True),
+        (connection_error(True, requests.exceptions.ReadTimeout("read timed out")), True),
+        # What the SDK marks final for a reason: a bad URL or certificate is not a flaky network.
+        (connection_error(False, requests.exceptions.InvalidURL("no host")), False),
+        (connection_error(False, requests.exceptions.SSLError("bad certificate")), False),
+    ],
+)
+def test_broken_answers_are_retried_and_configuration_errors_are_not(err, expected):
+    assert is_retryable(err) is expected
