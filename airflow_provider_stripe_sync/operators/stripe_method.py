@@ -256,8 +256,14 @@ class StripeMethodOperator(_StripeOperator):
 
         account = self.hook.stripe_account
         base_uri = self.output_uri or default_output_uri()
+        # One file per task run (the map index is a folder of task_file_path): a later run of the
+        # task, or a backfill, never overwrites the file an earlier run's XCom points at.
+        run_id = safe_part(context["ti"].run_id)
         uri = task_file_path(
-            context, base_uri, "records", f"{safe_part(account or 'platform')}__{entry.method}.jsonl"
+            context,
+            base_uri,
+            "records",
+            f"{safe_part(account or 'platform')}__{entry.method}__{run_id}.jsonl",
         )
         header = {
             "resource": entry.resource,

@@ -513,3 +513,41 @@ def test_subscription_items_and_tax_rates(sandbox, tmp_path):
         if e["type"].startswith("tax")
     ]
     assert sorted(events) == ["tax_rate.created", "tax_rate.updated"]
+
+
+def test_two_runs_of_one_list_task_keep_two_files(sandbox, tmp_path):
+    sandbox.seed(
+        stripe={
+            "customers": [
+                {"id": "cus_oct30", "email": "oct30@example.com", "created": B},
+                {"id": "cus_oct31", "email": "oct31@example.com", "created": B + 86400},
+            ]
+        }
+    )
+    runs = []
+    for run_id, email in (
+        ("scheduled__2026-10-30T00:00:00+00:00", "oct30@example.com"),
+        ("scheduled__2026-10-31T00:00:00+00:00", "oct31@example.com"),
+    ):
+        listed, _ = run(
+            StripeListCustomersOperator(task_id="customers", stripe_params={"email": email}),
+            tmp_path,
+            run_id=run_id,
+        )
+        runs.append(listed)
+    first, second = runs
+    folder = f"file://{tmp_path}/records/test_dag/customers"
+    assert first["uri"] == f"{folder}/platform__customers.list__scheduled__2026-10-30T00_00_00_00_00.jsonl"
+    assert second["uri"] == f"{folder}/platform__customers.list__scheduled__2026-10-31T00_00_00_00_00.jsonl"
+    # The first run's XCom still points at the first run's records.
+    assert [c["id"] for c in read_records(first["uri"])] == ["cus_oct30"]
+    assert [c["id"] for c in read_records(second["uri"])] == ["cus_oct31"]
+    # A mapped task's runs are folders of their own.
+    mapped, _ = run(
+        StripeListCustomersOperator(task_id="customers", stripe_params={"email": "oct31@example.com"}),
+        tmp_path,
+        run_id="manual__1",
+        map_index=2,
+    )
+    assert mapped["uri"] == f"{folder}/map-2/platform__customers.list__manual__1.jsonl"
+    assert [c["id"] for c in read_records(mapped["uri"])] == ["cus_oct31"]
