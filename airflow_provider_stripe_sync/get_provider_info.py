@@ -59,7 +59,12 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Stripe",
-                "python-modules": [f"{_PACKAGE}.operators.stripe", f"{_PACKAGE}.operators.stripe_updated"],
+                "python-modules": [
+                    f"{_PACKAGE}.operators.stripe",
+                    f"{_PACKAGE}.operators.stripe_method",
+                    f"{_PACKAGE}.operators.stripe_methods",
+                    f"{_PACKAGE}.operators.stripe_updated",
+                ],
             },
             {"integration-name": "HubSpot", "python-modules": [f"{_PACKAGE}.operators.hubspot"]},
             {"integration-name": "Xero", "python-modules": [f"{_PACKAGE}.operators.xero"]},
