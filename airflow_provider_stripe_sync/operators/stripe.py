@@ -54,6 +54,28 @@ def skip_unavailable_account(account: str | None) -> Iterator[None]:
         raise
 
 
+def refuse_airflow_params(operator: str, stripe_params: Any, params: Any) -> None:
+    """
+    Refuse ``params=`` given where Stripe's parameters were meant (``stripe_params`` not given).
+
+    ``params`` is every Airflow operator's task params (for templates): Stripe would get none of it
+    and an empty write would go out. The DAG's own params are left alone (Airflow passes them to
+    every task); only those given to this task count.
+    """
+    if stripe_params is not None or not params:
+        return
+    from airflow.sdk.definitions.param import ParamsDict
+
+    given = ParamsDict.filter_params_by_source(params, "task") if isinstance(params, ParamsDict) else params
+    if not given:
+        return
+    raise TypeError(
+        f"{operator} got params={{{', '.join(repr(key) for key in sorted(given))}: ...}}: Stripe's "
+        "parameters go in stripe_params={...}; params is Airflow's task params (for templates) and "
+        "never reaches Stripe."
+    )
+
+
 class _StripeOperator(BaseOperator):
     """Shared by every Stripe operator: the connection, the connected account, the hook, the Dashboard link."""
 
@@ -317,11 +339,14 @@ class _StripeCreateOperator(_StripeOperator):
     def __init__(
         self,
         *,
-        stripe_params: dict[str, Any],
+        stripe_params: dict[str, Any] | None = None,
         match_metadata_key: str | None = "signup_id",
         idempotency_scope: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
+        refuse_airflow_params(type(self).__name__, stripe_params, kwargs.get("params"))
+        if stripe_params is None:
+            raise TypeError(f"{type(self).__name__} needs stripe_params={{...}}: the create parameters.")
         super().__init__(**kwargs)
         self.stripe_params = stripe_params
         self.match_metadata_key = match_metadata_key

@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_stripe_sync.context import default_output_uri, run_scope, safe_part, task_file_path
 from airflow_provider_stripe_sync.exceptions import IdempotencyError, StripeRequestError
-from airflow_provider_stripe_sync.operators.stripe import _StripeOperator, skip_unavailable_account
+from airflow_provider_stripe_sync.operators.stripe import (
+    _StripeOperator,
+    refuse_airflow_params,
+    skip_unavailable_account,
+)
 from airflow_provider_stripe_sync.stripe.idempotency import MAX_KEY_LENGTH, idempotency_key
 from airflow_provider_stripe_sync.stripe.listing import (
     MAX_EXPAND_DEPTH,
@@ -179,6 +183,7 @@ class StripeMethodOperator(_StripeOperator):
         limit: int = MAX_PAGE_SIZE,
         **kwargs: Any,
     ) -> None:
+        refuse_airflow_params(f"{type(self).__name__}({method})", stripe_params, kwargs.get("params"))
         super().__init__(**kwargs)
         self.method = method
         self.stripe_params = stripe_params

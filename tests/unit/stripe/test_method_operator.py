@@ -144,3 +144,39 @@ def test_list_operators_name_only_the_filters_a_dag_may_pass():
         ValueError,
         r"it accepts: created, customer, payment_intent, transfer_group\.$",
     )
+
+
+AIRFLOW_PARAMS_MESSAGE = (
+    "got params={'email', 'name': ...}: Stripe's parameters go in stripe_params={...}; params is "
+    "Airflow's task params (for templates) and never reaches Stripe."
+)
+
+
+def test_params_instead_of_stripe_params_is_refused_at_parse_time():
+    from airflow_provider_stripe_sync.operators.stripe import StripeCreateCustomerOperator
+    from airflow_provider_stripe_sync.operators.stripe_methods import StripeCreateProductOperator
+
+    with pytest.raises(TypeError) as caught:
+        StripeMethodOperator(task_id="t", method="customers.create", params={"email": "a@b.c", "name": "A"})
+    assert str(caught.value) == "StripeMethodOperator(customers.create) " + AIRFLOW_PARAMS_MESSAGE
+    with pytest.raises(TypeError) as caught:
+        StripeCreateProductOperator(task_id="t", params={"name": "Pro", "email": "x"})
+    assert str(caught.value) == "StripeCreateProductOperator(products.create) " + AIRFLOW_PARAMS_MESSAGE
+    with pytest.raises(TypeError) as caught:
+        StripeCreateCustomerOperator(task_id="t", params={"email": "a@b.c", "name": "A"})
+    assert str(caught.value) == "StripeCreateCustomerOperator " + AIRFLOW_PARAMS_MESSAGE
+    with pytest.raises(TypeError, match=r"StripeCreateCustomerOperator needs stripe_params=\{\.\.\.\}"):
+        StripeCreateCustomerOperator(task_id="t")
+
+
+def test_airflow_params_beside_stripe_params_and_dag_params_are_accepted():
+    from airflow.sdk import DAG
+
+    with DAG("params_dag", schedule=None, params={"customer": "cus_1"}):
+        # The DAG's params reach every task: they are not the task's own params= argument.
+        plain = StripeMethodOperator(task_id="plain", method="customers.create")
+        both = StripeMethodOperator(
+            task_id="both", method="customers.create", params={"x": 1}, stripe_params={"email": "a@b.c"}
+        )
+    assert plain.params["customer"] == "cus_1"
+    assert (both.params["x"], both.stripe_params) == (1, {"email": "a@b.c"})
