@@ -275,6 +275,16 @@ class _StripeListNewOperator(StripeListNewObjectsOperator):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(resource=self.resource_name, **kwargs)
 
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_stripe_sync.stripe.catalog import LIST_NEW_RESERVED, check_param_names, entry
+
+        # Before any request: a filter the list does not take is named with the ones it does (the
+        # window's own parameters get their own message from the listing).
+        if isinstance(self.filters, dict):
+            filters = {key: value for key, value in self.filters.items() if key not in LIST_NEW_RESERVED}
+            check_param_names(entry(self.catalog_method), filters, what="filters")
+        return super().execute(context)
+
 
 class StripeListNewCustomersOperator(_StripeListNewOperator):
     """List the customers created in the window; see :class:`StripeListNewObjectsOperator`."""
@@ -358,6 +368,11 @@ class _StripeCreateOperator(_StripeOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         if not isinstance(self.stripe_params, dict):
             raise TypeError(f"stripe_params must render to a dict, got {type(self.stripe_params).__name__}.")
+        from airflow_provider_stripe_sync.stripe.catalog import check_param_names, check_shapes, entry
+
+        # Before any request (the lookup lists first): a name the pinned SDK does not know is refused.
+        check_param_names(entry(self.catalog_method), self.stripe_params)
+        check_shapes(entry(self.catalog_method), self.stripe_params)
         scope = self.idempotency_scope or None
         if scope is None and not self._business_key(self.stripe_params):
             scope = run_scope(context)

@@ -551,3 +551,52 @@ def test_two_runs_of_one_list_task_keep_two_files(sandbox, tmp_path):
     )
     assert mapped["uri"] == f"{folder}/map-2/platform__customers.list__manual__1.jsonl"
     assert [c["id"] for c in read_records(mapped["uri"])] == ["cus_oct31"]
+
+
+PINNED = "stripe-python 16.1.0 (API version 2026-10-28.endive)"
+
+
+def test_list_new_filters_the_list_does_not_take_fail_before_any_request(sandbox, tmp_path):
+    from airflow_provider_stripe_sync.operators.stripe_methods import StripeListNewRefundsOperator
+
+    sandbox.clear_requests()
+    operator = StripeListNewRefundsOperator(task_id="n", filters={"status": "succeeded", "charge": "ch_1"})
+    with pytest.raises(ValueError) as caught:
+        run(operator, tmp_path, interval=(B, B + HOUR))
+    assert str(caught.value) == (
+        f"filters of refunds.list_new has status, which {PINNED} does not know for refunds.list_new. "
+        "It accepts: charge, payment_intent."
+    )
+    assert [r for r in sandbox.requests() if r["path"].startswith("/v1/")] == []
+    # An accepted filter runs.
+    listed, _ = run(
+        StripeListNewRefundsOperator(task_id="n", filters={"charge": "ch_1"}),
+        tmp_path,
+        interval=(B, B + HOUR),
+    )
+    assert listed["count"] == 0
+
+
+def test_business_key_create_operators_refuse_unknown_parameters_before_any_request(sandbox):
+    sandbox.clear_requests()
+    customer = StripeCreateCustomerOperator(
+        task_id="c",
+        stripe_params={"email": "ada@example.com", "colour": "red", "metadata": {"signup_id": "s1"}},
+    )
+    with pytest.raises(ValueError) as caught:
+        run(customer)
+    assert str(caught.value).startswith(
+        f"stripe_params of customers.create has colour, which {PINNED} does not know for customers.create. "
+        "It accepts: address, balance, business_name,"
+    )
+    subscription = StripeCreateSubscriptionOperator(
+        task_id="s",
+        stripe_params={"customer": "cus_1", "items": [{"price": "price_1"}], "coupon": "SUMMER25"},
+    )
+    with pytest.raises(ValueError) as caught:
+        run(subscription)
+    assert str(caught.value).startswith(
+        f"stripe_params of subscriptions.create has coupon, which {PINNED} does not know for "
+        'subscriptions.create; replaced at that version: coupon (use discounts=[{"coupon": "..."}]). It accepts:'
+    )
+    assert [r for r in sandbox.requests() if r["path"].startswith("/v1/")] == []
