@@ -373,6 +373,9 @@ class _StripeCreateOperator(_StripeOperator):
         # Before any request (the lookup lists first): a name the pinned SDK does not know is refused.
         check_param_names(entry(self.catalog_method), self.stripe_params)
         check_shapes(entry(self.catalog_method), self.stripe_params)
+        from airflow_provider_stripe_sync.operators.stripe_method import check_scope
+
+        check_scope(self.idempotency_scope)
         scope = self.idempotency_scope or None
         if scope is None and not self._business_key(self.stripe_params):
             scope = run_scope(context)

@@ -600,3 +600,22 @@ def test_business_key_create_operators_refuse_unknown_parameters_before_any_requ
         'subscriptions.create; replaced at that version: coupon (use discounts=[{"coupon": "..."}]). It accepts:'
     )
     assert [r for r in sandbox.requests() if r["path"].startswith("/v1/")] == []
+
+
+def test_business_key_create_operators_refuse_text_where_the_sdk_wants_a_hash_or_a_list(sandbox):
+    sandbox.clear_requests()
+    with pytest.raises(TypeError) as caught:
+        run(StripeCreateCustomerOperator(task_id="c", stripe_params={"email": "a@b.c", "metadata": "{}"}))
+    assert str(caught.value).startswith(
+        "stripe_params['metadata'] of customers.create must be a dict (hash) or \"\" to unset it, got str '{}'."
+    )
+    with pytest.raises(TypeError) as caught:
+        run(
+            StripeCreateCustomerOperator(
+                task_id="c", stripe_params={"email": "a@b.c"}, idempotency_scope="su_123"
+            )
+        )
+    assert str(caught.value).startswith(
+        "idempotency_scope must be a list of values, such as ['su_123'], got str 'su_123'."
+    )
+    assert [r for r in sandbox.requests() if r["path"].startswith("/v1/")] == []
