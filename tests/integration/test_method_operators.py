@@ -619,3 +619,47 @@ def test_business_key_create_operators_refuse_text_where_the_sdk_wants_a_hash_or
         "idempotency_scope must be a list of values, such as ['su_123'], got str 'su_123'."
     )
     assert [r for r in sandbox.requests() if r["path"].startswith("/v1/")] == []
+
+
+def test_the_readme_list_expand_example_runs_on_invoice_items(sandbox, tmp_path):
+    from airflow_provider_stripe_sync.operators.stripe_methods import (
+        StripeCreateInvoiceOperator,
+        StripeListInvoiceItemsOperator,
+    )
+
+    sandbox.seed(
+        stripe={
+            "customers": [
+                {"id": "cus_exp", "email": "exp@example.com", "default_source": "card_exp", "created": B}
+            ],
+            "invoiceitems": [{"customer": "cus_exp", "amount": 700, "currency": "usd", "created": B}],
+        }
+    )
+    invoice, _ = run(
+        StripeCreateInvoiceOperator(
+            task_id="inv", stripe_params={"customer": "cus_exp", "pending_invoice_items_behavior": "include"}
+        )
+    )
+    listed, _ = run(
+        StripeListInvoiceItemsOperator(
+            task_id="items",
+            stripe_params={"customer": "cus_exp"},
+            expand=["invoice.customer.default_source"],  # the README's example, exactly
+        ),
+        tmp_path,
+    )
+    (item,) = read_records(listed["uri"])
+    assert (item["invoice"]["id"], item["invoice"]["customer"]["id"]) == (invoice["id"], "cus_exp")
+    assert item["invoice"]["customer"]["default_source"] == "card_exp"  # the sandbox keeps no cards
+    request = [r for r in sandbox.requests() if r["path"] == "/v1/invoiceitems"][-1]
+    assert request["query"]["expand"] == ["data.invoice.customer.default_source"]
+    # One level deeper is refused before any request.
+    sandbox.clear_requests()
+    with pytest.raises(
+        ValueError, match=r"'data.invoice.customer.default_source.x' is 5 levels deep; Stripe "
+    ):
+        run(
+            StripeListInvoiceItemsOperator(task_id="deep", expand=["invoice.customer.default_source.x"]),
+            tmp_path,
+        )
+    assert [r for r in sandbox.requests() if r["path"].startswith("/v1/")] == []
