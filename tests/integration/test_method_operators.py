@@ -663,3 +663,18 @@ def test_the_readme_list_expand_example_runs_on_invoice_items(sandbox, tmp_path)
             tmp_path,
         )
     assert [r for r in sandbox.requests() if r["path"].startswith("/v1/")] == []
+
+
+def test_the_sandbox_says_only_customer_search_is_served(sandbox, tmp_path):
+    from airflow_provider_stripe_sync.exceptions import StripeRequestError
+    from airflow_provider_stripe_sync.operators.stripe_methods import StripeSearchChargesOperator
+
+    with pytest.raises(StripeRequestError) as caught:
+        run(StripeSearchChargesOperator(task_id="s", stripe_params={"query": "amount>100"}), tmp_path)
+    assert caught.value.http_status == 404
+    assert (
+        "The sandbox serves search for customers only (GET /v1/customers/search); GET /v1/charges/search "
+        "is Stripe's but not served here. List /v1/charges with its filters instead, or use Stripe's test "
+        "mode." in str(caught.value)
+    )
+    assert "unknown parameter" not in str(caught.value)
