@@ -572,7 +572,9 @@ def _cancel(ctx: Ctx) -> Any:
 ID = r"([^/]+)"
 
 #: Stripe's search endpoints the sandbox does not serve (only customer search is).
-UNSERVED_SEARCH = re.compile(r"^/v1/(subscriptions|charges|payment_intents|invoices|products|prices)/search/?$")
+UNSERVED_SEARCH = re.compile(
+    r"^/v1/(subscriptions|charges|payment_intents|invoices|products|prices)/search/?$"
+)
 
 
 def search_not_served(resource: str) -> StripeError:
@@ -713,6 +715,19 @@ ROUTES: list[tuple[str, str, str, Handler]] = [
     ("POST", r"/v1/coupons/" + ID, "/v1/coupons/{coupon}", _update("coupons", billing.update_coupon)),
     ("DELETE", r"/v1/coupons/" + ID, "/v1/coupons/{coupon}", _delete("coupons", "coupon.deleted")),
     ("GET", r"/v1/subscription_items", "/v1/subscription_items", list_subscription_items),
+    ("POST", r"/v1/subscription_items", "/v1/subscription_items", _create(res.create_subscription_item)),
+    (
+        "POST",
+        r"/v1/subscription_items/" + ID,
+        "/v1/subscription_items/{item}",
+        _update("subscription_items", res.update_subscription_item),
+    ),
+    (
+        "DELETE",
+        r"/v1/subscription_items/" + ID,
+        "/v1/subscription_items/{item}",
+        _update("subscription_items", res.delete_subscription_item),
+    ),
     (
         "GET",
         r"/v1/subscription_items/" + ID,

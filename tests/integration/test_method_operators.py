@@ -678,3 +678,80 @@ def test_the_sandbox_says_only_customer_search_is_served(sandbox, tmp_path):
         "mode." in str(caught.value)
     )
     assert "unknown parameter" not in str(caught.value)
+
+
+def test_subscription_items_are_created_updated_and_deleted_each_with_its_event(sandbox, tmp_path):
+    from airflow_provider_stripe_sync.operators.stripe_methods import (
+        StripeCreateSubscriptionItemOperator,
+        StripeDeleteSubscriptionItemOperator,
+        StripeListSubscriptionItemsOperator,
+        StripeRetrieveSubscriptionOperator,
+        StripeUpdateSubscriptionItemOperator,
+    )
+
+    product, _ = run(StripeCreateProductOperator(task_id="p", stripe_params={"name": "Seats"}))
+    prices = []
+    for amount in (1000, 300):
+        price, _ = run(
+            StripeCreatePriceOperator(
+                task_id=f"price{amount}",
+                stripe_params={
+                    "product": product["id"],
+                    "currency": "usd",
+                    "unit_amount": amount,
+                    "recurring": {"interval": "month"},
+                },
+            )
+        )
+        prices.append(price["id"])
+    customer, _ = run(StripeCreateCustomerOperator(task_id="c", stripe_params={"email": "si@example.com"}))
+    subscription, _ = run(
+        StripeCreateSubscriptionOperator(
+            task_id="s", stripe_params={"customer": customer["id"], "items": [{"price": prices[0]}]}
+        )
+    )
+    added, _ = run(
+        StripeCreateSubscriptionItemOperator(
+            task_id="add",
+            stripe_params={"subscription": subscription["id"], "price": prices[1], "quantity": 2},
+        )
+    )
+    assert (added["object"], added["subscription"], added["price"]["id"], added["quantity"]) == (
+        "subscription_item",
+        subscription["id"],
+        prices[1],
+        2,
+    )
+    updated, _ = run(
+        StripeUpdateSubscriptionItemOperator(
+            task_id="upd", object_id=added["id"], stripe_params={"quantity": 5}
+        )
+    )
+    assert updated["quantity"] == 5
+    listed, _ = run(
+        StripeListSubscriptionItemsOperator(
+            task_id="items", stripe_params={"subscription": subscription["id"]}
+        ),
+        tmp_path,
+    )
+    assert sorted((i["price"]["id"], i["quantity"]) for i in read_records(listed["uri"])) == sorted(
+        [(prices[0], 1), (prices[1], 5)]
+    )
+    deleted, _ = run(StripeDeleteSubscriptionItemOperator(task_id="del", object_id=added["id"]))
+    assert deleted == {"id": added["id"], "object": "subscription_item", "deleted": True}
+    now, _ = run(StripeRetrieveSubscriptionOperator(task_id="r", object_id=subscription["id"]))
+    assert [i["price"]["id"] for i in now["items"]["data"]] == [prices[0]]
+    # Each change is the subscription's update event, holding its items as they were before.
+    events = [
+        e
+        for e in sandbox.state(resources=["events"])["stripe"]["events"]
+        if e["type"] == "customer.subscription.updated"
+    ]
+    before_counts = sorted(len(e["data"]["previous_attributes"]["items"]["data"]) for e in events)
+    assert before_counts == [1, 2, 2]
+    # The last item cannot be deleted: the subscription is canceled instead.
+    from airflow_provider_stripe_sync.exceptions import StripeRequestError
+
+    last = now["items"]["data"][0]["id"]
+    with pytest.raises(StripeRequestError, match="A subscription must have at least one active plan"):
+        run(StripeDeleteSubscriptionItemOperator(task_id="del_last", object_id=last))
