@@ -341,7 +341,9 @@ def _class_doc(entry: dict[str, Any]) -> str:
         )
     else:
         if entry["path_param"]:
-            lines.append(f"    ``object_id``: the {path_name(entry)}'s id (``{object_id_example(entry)}``).")
+            lines.append(
+                f"    ``object_id``: the {path_name(entry).replace('_', ' ')}'s id (``{object_id_example(entry)}``)."
+            )
         params = ", ".join(user_params(entry)) or "none"
         lines.append(_wrap(f"``stripe_params`` accepted (the pinned SDK's): {params}.", "    "))
         if entry["required"]:
@@ -664,7 +666,10 @@ def render_docs(data: dict[str, Any]) -> str:
             out.extend(_business_key_section(entry))
         if entry["path_param"]:
             out.extend(
-                [f"`object_id`: the {path_name(entry)}'s id (`{object_id_example(entry)}`), in the path.", ""]
+                [
+                    f"`object_id`: the {path_name(entry).replace('_', ' ')}'s id (`{object_id_example(entry)}`), in the path.",
+                    "",
+                ]
             )
         label = "Filters" if entry["action"] == "list_new" else "Parameters"
         newer = set(entry["sdk_only"])

@@ -334,7 +334,7 @@ class StripeRetrieveSubscriptionItemOperator(_CatalogOperator):
 
     Retrieves the subscription item with the given ID.
 
-    ``object_id``: the subscription_item's id (``si_123``).
+    ``object_id``: the subscription item's id (``si_123``).
     ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
@@ -349,7 +349,7 @@ class StripeUpdateSubscriptionItemOperator(_CatalogOperator):
 
     Updates the plan or quantity of an item on a current subscription.
 
-    ``object_id``: the subscription_item's id (``si_123``).
+    ``object_id``: the subscription item's id (``si_123``).
     ``stripe_params`` accepted (the pinned SDK's): billing_thresholds, current_trial, discounts, metadata,
     off_session, payment_behavior, plan, price, price_data, proration_behavior, proration_date, quantity,
     tax_rates.
@@ -366,7 +366,7 @@ class StripeDeleteSubscriptionItemOperator(_CatalogOperator):
 
     Deletes an item from the subscription.
 
-    ``object_id``: the subscription_item's id (``si_123``).
+    ``object_id``: the subscription item's id (``si_123``).
     ``stripe_params`` accepted (the pinned SDK's): clear_usage, payment_behavior, proration_behavior,
     proration_date.
     See StripeMethodOperator for the other arguments.
@@ -501,7 +501,7 @@ class StripeRetrievePaymentIntentOperator(_CatalogOperator):
 
     Retrieves the details of a PaymentIntent that has previously been created.
 
-    ``object_id``: the payment_intent's id (``pi_123``).
+    ``object_id``: the payment intent's id (``pi_123``).
     ``stripe_params`` accepted (the pinned SDK's): client_secret.
     See StripeMethodOperator for the other arguments.
     """
@@ -515,7 +515,7 @@ class StripeUpdatePaymentIntentOperator(_CatalogOperator):
 
     Updates properties on a PaymentIntent object without confirming.
 
-    ``object_id``: the payment_intent's id (``pi_123``).
+    ``object_id``: the payment intent's id (``pi_123``).
     ``stripe_params`` accepted (the pinned SDK's): allowed_payment_method_types, amount, amount_details,
     application_fee_amount, capture_method, currency, customer, customer_account, description,
     excluded_payment_method_types, hooks, metadata, payment_details, payment_method,
@@ -576,7 +576,7 @@ class StripeCapturePaymentIntentOperator(_CatalogOperator):
 
     Capture the funds of an existing uncaptured PaymentIntent when its status is requires_capture.
 
-    ``object_id``: the payment_intent's id (``pi_123``).
+    ``object_id``: the payment intent's id (``pi_123``).
     ``stripe_params`` accepted (the pinned SDK's): amount_details, amount_to_capture, application_fee_amount,
     final_capture, hooks, metadata, payment_details, statement_descriptor, statement_descriptor_suffix,
     transfer_data.
@@ -593,7 +593,7 @@ class StripeCancelPaymentIntentOperator(_CatalogOperator):
     A PaymentIntent object can be canceled when it is in one of these statuses: requires_payment_method,
     requires_capture, requires_confirmation, requires_action or, in rare cases, processing.
 
-    ``object_id``: the payment_intent's id (``pi_123``).
+    ``object_id``: the payment intent's id (``pi_123``).
     ``stripe_params`` accepted (the pinned SDK's): cancellation_reason.
     See StripeMethodOperator for the other arguments.
     """
@@ -886,7 +886,7 @@ class StripeRetrieveInvoiceItemOperator(_CatalogOperator):
 
     Retrieves the invoice item with the given ID.
 
-    ``object_id``: the invoice_item's id (``ii_123``).
+    ``object_id``: the invoice item's id (``ii_123``).
     ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
@@ -900,7 +900,7 @@ class StripeUpdateInvoiceItemOperator(_CatalogOperator):
 
     Updates the amount or description of an invoice item on an upcoming invoice.
 
-    ``object_id``: the invoice_item's id (``ii_123``).
+    ``object_id``: the invoice item's id (``ii_123``).
     ``stripe_params`` accepted (the pinned SDK's): amount, description, discountable, discounts,
     invoicing_rules, metadata, period, price_data, pricing, quantity, quantity_decimal, tax_behavior,
     tax_code, tax_rates, unit_amount_decimal.
@@ -916,7 +916,7 @@ class StripeDeleteInvoiceItemOperator(_CatalogOperator):
 
     Deletes an invoice item, removing it from an invoice.
 
-    ``object_id``: the invoice_item's id (``ii_123``).
+    ``object_id``: the invoice item's id (``ii_123``).
     ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
@@ -1245,7 +1245,7 @@ class StripeRetrievePromotionCodeOperator(_CatalogOperator):
 
     Retrieves the promotion code with the given ID.
 
-    ``object_id``: the promotion_code's id (``promo_123``).
+    ``object_id``: the promotion code's id (``promo_123``).
     ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
@@ -1259,7 +1259,7 @@ class StripeUpdatePromotionCodeOperator(_CatalogOperator):
 
     Updates the specified promotion code by setting the values of the parameters passed.
 
-    ``object_id``: the promotion_code's id (``promo_123``).
+    ``object_id``: the promotion code's id (``promo_123``).
     ``stripe_params`` accepted (the pinned SDK's): active, metadata, restrictions.
     See StripeMethodOperator for the other arguments.
     """
@@ -1456,7 +1456,7 @@ class StripeRetrieveBalanceTransactionOperator(_CatalogOperator):
 
     Retrieves the balance transaction with the given ID.
 
-    ``object_id``: the balance_transaction's id (``txn_123``).
+    ``object_id``: the balance transaction's id (``txn_123``).
     ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
@@ -1561,7 +1561,7 @@ class StripeRetrieveCheckoutSessionOperator(_CatalogOperator):
 
     Retrieves a Session object.
 
-    ``object_id``: the checkout_session's id (``cs_test_123``).
+    ``object_id``: the checkout session's id (``cs_test_123``).
     ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
@@ -1575,7 +1575,7 @@ class StripeUpdateCheckoutSessionOperator(_CatalogOperator):
 
     Updates a Checkout Session object.
 
-    ``object_id``: the checkout_session's id (``cs_test_123``).
+    ``object_id``: the checkout session's id (``cs_test_123``).
     ``stripe_params`` accepted (the pinned SDK's): collected_information, line_items, metadata,
     payment_intent_data, shipping_options.
     See StripeMethodOperator for the other arguments.
@@ -1621,7 +1621,7 @@ class StripeExpireCheckoutSessionOperator(_CatalogOperator):
     A Session can be expired when it is in one of these statuses: open After it expires, a customer can’t
     complete a Session and customers loading the Session see a message saying the Session is expired.
 
-    ``object_id``: the checkout_session's id (``cs_test_123``).
+    ``object_id``: the checkout session's id (``cs_test_123``).
     ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
@@ -1650,7 +1650,7 @@ class StripeRetrieveCreditNoteOperator(_CatalogOperator):
 
     Retrieves the credit note object with the given identifier.
 
-    ``object_id``: the credit_note's id (``cn_123``).
+    ``object_id``: the credit note's id (``cn_123``).
     ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
@@ -1664,7 +1664,7 @@ class StripeUpdateCreditNoteOperator(_CatalogOperator):
 
     Updates an existing credit note.
 
-    ``object_id``: the credit_note's id (``cn_123``).
+    ``object_id``: the credit note's id (``cn_123``).
     ``stripe_params`` accepted (the pinned SDK's): memo, metadata.
     See StripeMethodOperator for the other arguments.
     """
@@ -1705,7 +1705,7 @@ class StripeVoidCreditNoteOperator(_CatalogOperator):
 
     Marks a credit note as void.
 
-    ``object_id``: the credit_note's id (``cn_123``).
+    ``object_id``: the credit note's id (``cn_123``).
     ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
@@ -1734,7 +1734,7 @@ class StripeRetrieveTaxRateOperator(_CatalogOperator):
 
     Retrieves a tax rate with the given ID
 
-    ``object_id``: the tax_rate's id (``txr_123``).
+    ``object_id``: the tax rate's id (``txr_123``).
     ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
@@ -1748,7 +1748,7 @@ class StripeUpdateTaxRateOperator(_CatalogOperator):
 
     Updates an existing tax rate.
 
-    ``object_id``: the tax_rate's id (``txr_123``).
+    ``object_id``: the tax rate's id (``txr_123``).
     ``stripe_params`` accepted (the pinned SDK's): active, country, description, display_name, jurisdiction,
     metadata, state, tax_type.
     See StripeMethodOperator for the other arguments.
