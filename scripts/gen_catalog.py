@@ -1,9 +1,12 @@
 """Generate the Stripe method catalog, its named operators and its docs page.
 
 Walks the installed stripe SDK's ``StripeClient.v1`` services for the resources listed in
-``airflow_provider_stripe_sync/stripe/catalog.py`` and reads Stripe's OpenAPI description
-(``stripe-openapi.json`` in ``../shared/specs`` or ``$STRIPE_SYNC_SPECS_DIR``) for each method's HTTP
-verb, path, parameters and returned object, then writes:
+``airflow_provider_stripe_sync/stripe/catalog.py``: each method's HTTP verb and path (from its
+source) and its parameters (its params ``TypedDict``: names, required ones, hash/array shapes). The
+pinned SDK is the authority, as requests are made at its API version. Stripe's OpenAPI description
+(``stripe-openapi.json`` in ``../shared/specs`` or ``$STRIPE_SYNC_SPECS_DIR``) is older: it adds each
+method's summary and returned object, and every parameter difference is recorded on the entry
+(``sdk_only``, ``spec_only``; removed ones need a replacement in ``catalog.REMOVED_PARAMS``). Writes:
 
 - ``airflow_provider_stripe_sync/stripe/catalog_data.json``: the entries (needs the spec);
 - ``airflow_provider_stripe_sync/operators/stripe_methods.py``: one named operator per entry;

@@ -161,8 +161,9 @@ class StripeMethodOperator(_StripeOperator):
     key and as the connected account.
 
     :param method: the catalog method, ``<resource>.<action>`` (``customers.create``).
-    :param stripe_params: the request's parameters, as Stripe names them; checked against the spec.
-        Named so because ``params`` is every Airflow operator's DAG-params argument.
+    :param stripe_params: the request's parameters, as Stripe names them; checked against the pinned
+        SDK's (names, required ones, hash and array shapes) before any request.
+        Named so because ``params`` is Airflow's task params; ``params=`` alone is refused.
     :param object_id: the id in the path (the customer to update, the invoice to finalize...).
     :param expand: expansions written as for one object; ``data.`` is added for lists.
     :param idempotency_key: the key to send on a write instead of the derived one (255 characters at most).
