@@ -61,6 +61,8 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Stripe",
                 "python-modules": [
                     f"{_PACKAGE}.operators.stripe",
+                    f"{_PACKAGE}.operators.stripe_method",
+                    f"{_PACKAGE}.operators.stripe_methods",
                     f"{_PACKAGE}.operators.stripe_updated",
                     f"{_PACKAGE}.operators.cleanup",
                 ],

@@ -105,11 +105,10 @@ class StripeDashboardLink(BaseOperatorLink):
         return XCOM_KEY
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        # Called on the worker when the task finishes (its result is pushed under ``xcom_key`` again);
-        # the UI reads the XCom instead. Never turn a pushed URL into an empty one.
-        url = getattr(operator, "_stripe_dashboard_url", None)
-        if url:
-            return url
-        from airflow.sdk.execution_time.xcom import XCom
-
-        return XCom.get_value(ti_key=ti_key, key=XCOM_KEY) or ""
+        # Called on the worker when the task finishes, with the operator instance that ran (its
+        # result is pushed under ``xcom_key`` again); the UI reads that XCom and never calls this.
+        # A URL is pushed only when the task got that far, by this instance (a deferred sensor
+        # pushes in execute_complete, in the process that then finishes). Nothing pushed (the
+        # task failed first) is an empty link, said quietly: looking the XCom up would only make
+        # the Execution API log "XCom not found" as an ERROR beside the task's real error.
+        return getattr(operator, "_stripe_dashboard_url", None) or ""

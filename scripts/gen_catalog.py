@@ -1,9 +1,12 @@
 """Generate the Stripe method catalog, its named operators and its docs page.
 
 Walks the installed stripe SDK's ``StripeClient.v1`` services for the resources listed in
-``airflow_provider_stripe_sync/stripe/catalog.py`` and reads Stripe's OpenAPI description
-(``stripe-openapi.json`` in ``../shared/specs`` or ``$STRIPE_SYNC_SPECS_DIR``) for each method's HTTP
-verb, path, parameters and returned object, then writes:
+``airflow_provider_stripe_sync/stripe/catalog.py``: each method's HTTP verb and path (from its
+source) and its parameters (its params ``TypedDict``: names, required ones, hash/array shapes). The
+pinned SDK is the authority, as requests are made at its API version. Stripe's OpenAPI description
+(``stripe-openapi.json`` in ``../shared/specs`` or ``$STRIPE_SYNC_SPECS_DIR``) is older: it adds each
+method's summary and returned object, and every parameter difference is recorded on the entry
+(``sdk_only``, ``spec_only``; removed ones need a replacement in ``catalog.REMOVED_PARAMS``). Writes:
 
 - ``airflow_provider_stripe_sync/stripe/catalog_data.json``: the entries (needs the spec);
 - ``airflow_provider_stripe_sync/operators/stripe_methods.py``: one named operator per entry;
@@ -67,19 +70,84 @@ def sdk_request(service: Any, sdk_method: str) -> tuple[str, str]:
     return found.group(1).upper(), found.group(2)
 
 
-def sdk_param_names(function: Any) -> set[str]:
-    """The keys of an SDK method's params ``TypedDict``, request options (and ``expand``) left out."""
-    from stripe._request_options import RequestOptions
-
+def _params_type(function: Any) -> Any:
+    """The SDK's params ``TypedDict`` of a method."""
     annotation = inspect.signature(function).parameters["params"].annotation
     found = re.search(r"(\w+Params)", str(annotation))
     if found is None:
         raise RuntimeError(f"cannot find the params type of {function.__qualname__}")
     # stripe.checkout._session_service types its params in stripe.params.checkout.
     namespace = function.__module__.split(".")[1:-1]
-    typed = getattr(importlib.import_module(".".join(["stripe.params", *namespace])), found.group(1))
+    return getattr(importlib.import_module(".".join(["stripe.params", *namespace])), found.group(1))
+
+
+def _left_out() -> set[str]:
+    from stripe._request_options import RequestOptions
+
+    return set(RequestOptions.__optional_keys__) | {"expand"}
+
+
+def sdk_param_names(function: Any) -> set[str]:
+    """The keys of an SDK method's params ``TypedDict``, request options (and ``expand``) left out."""
+    typed = _params_type(function)
     keys = set(typed.__required_keys__) | set(typed.__optional_keys__)
-    return keys - set(RequestOptions.__optional_keys__) - {"expand"}
+    return keys - _left_out()
+
+
+def sdk_required_names(function: Any) -> set[str]:
+    """The keys the SDK's params ``TypedDict`` requires."""
+    return set(_params_type(function).__required_keys__) - _left_out()
+
+
+def _alternatives(annotation: Any) -> list[str]:
+    text = str(annotation)
+    text = re.sub(r"^typing\.(Not)?Required\[(.*)\]$", r"\2", text)
+    text = re.sub(r"^ForwardRef\([\"'](.*)[\"']\)$", r"\1", text)
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += char == "["
+        depth -= char == "]"
+        if char == "|" and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    parts.append(current.strip())
+    return [re.sub(r"^typing\.", "", part) for part in parts if part]
+
+
+def sdk_shapes(function: Any) -> dict[str, str]:
+    """
+    The top-level parameters the SDK types as a hash or an array: ``{"metadata": "dict or ''"}``.
+
+    ``"dict"``/``"list"``; `` or ''`` when the SDK also types ``""`` (Stripe's "unset"). A parameter
+    typed as text or a number anywhere in its union is left out (nothing to check at the top level).
+    """
+    typed = _params_type(function)
+    shapes: dict[str, str] = {}
+    for name, annotation in typed.__annotations__.items():
+        if name in _left_out():
+            continue
+        kinds = set()
+        blank = False
+        for part in _alternatives(annotation):
+            if part == "Literal['']":
+                blank = True
+            elif part.startswith(("List[", "Sequence[")):
+                kinds.add("list")
+            elif part.startswith(("Dict[", "UntypedStripeObject[")) or re.fullmatch(r"\w+Params\w*", part):
+                kinds.add("dict")
+            else:
+                kinds.add("scalar")
+        if len(kinds) == 1 and kinds <= {"dict", "list"}:
+            shapes[name] = kinds.pop() + (" or ''" if blank else "")
+    return dict(sorted(shapes.items()))
+
+
+def sdk_summary(function: Any) -> str:
+    """The first sentence of the SDK method's docstring (for methods the spec does not describe)."""
+    text = " ".join((inspect.getdoc(function) or "").split())
+    return re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0][:240]
 
 
 def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
@@ -131,8 +199,27 @@ def summary(op: dict[str, Any]) -> str:
     return first[:240]
 
 
+def pinned_versions(spec: dict[str, Any]) -> dict[str, str]:
+    """The SDK and API version the catalog was derived from, and the spec's date."""
+    import stripe
+
+    return {
+        "sdk_version": stripe.VERSION,
+        "api_version": stripe.api_version,
+        "spec_version": spec["info"]["version"],
+    }
+
+
 def build_entries() -> list[dict[str, Any]]:
-    """Derive every catalog entry from the SDK's services and the spec."""
+    """
+    Derive every catalog entry from the SDK's services, and what the spec adds.
+
+    The pinned SDK is the authority for what a method accepts (its API version is the one requests
+    are made at): an entry's parameters and required ones are its params ``TypedDict``'s. Stripe's
+    OpenAPI description (older) adds the summaries and the returned object, and each difference is
+    recorded: ``sdk_only`` (newer than the spec, accepted), ``spec_only`` (gone at the pinned
+    version, refused with what replaced it, see ``catalog.REMOVED_PARAMS``) and ``in_spec``.
+    """
     import stripe
 
     spec = load_spec()
@@ -141,26 +228,23 @@ def build_entries() -> list[dict[str, Any]]:
     for resource in cat.RESOURCES:
         service = service_of(client, resource.service)
         wanted = [*cat.STANDARD_ACTIONS, *resource.actions]
+        resource_entries: list[dict[str, Any]] = []
         for sdk_method in wanted:
             if not callable(getattr(service, sdk_method, None)):
                 if sdk_method in resource.actions:
                     raise RuntimeError(f"{resource.service} has no method {sdk_method}")
                 continue
+            function = getattr(service, sdk_method)
             verb, path = sdk_request(service, sdk_method)
-            if path not in spec["paths"] or verb.lower() not in spec["paths"][path]:
-                # The SDK may be newer than the spec: offer only what both know.
-                print(f"skipped {resource.service}.{sdk_method}: {verb} {path} is not in the spec")
-                continue
-            op = spec["paths"][path][verb.lower()]
-            params, required = operation_params(spec, op)
-            # Offer what both the spec and the SDK's typed parameters know.
-            sdk_params = sdk_param_names(getattr(service, sdk_method))
-            dropped = sorted(set(params) - sdk_params)
-            if dropped:
-                print(f"{resource.service}.{sdk_method}: the SDK no longer types {', '.join(dropped)}")
-            params = [name for name in params if name in sdk_params]
-            required = [name for name in required if name in sdk_params]
-            object_type, returns = response_shape(spec, op)
+            op = spec["paths"].get(path, {}).get(verb.lower())
+            sdk_params = sdk_param_names(function)
+            spec_params, _ = operation_params(spec, op) if op else ([], [])
+            if op:
+                object_type, returns = response_shape(spec, op)
+            else:
+                # Newer than the spec: the SDK's return annotation says one object or a list.
+                returned = str(inspect.signature(function).return_annotation)
+                object_type, returns = "", "list" if "ListObject" in returned else "object"
             path_params = re.findall(r"{(\w+)}", path)
             action = cat.action_name(resource, sdk_method)
             method = f"{resource.name}.{action}"
@@ -173,34 +257,55 @@ def build_entries() -> list[dict[str, Any]]:
                 "http_method": verb,
                 "path": path,
                 "path_param": path_params[0] if path_params else None,
-                "params": params,
-                "required": required,
+                "params": sorted(sdk_params),
+                "required": sorted(sdk_required_names(function)),
+                "shapes": sdk_shapes(function),
+                "in_spec": op is not None,
+                "sdk_only": sorted(sdk_params - set(spec_params)) if op else [],
+                "spec_only": sorted(set(spec_params) - sdk_params),
                 "writes": verb in ("POST", "DELETE"),
                 "object_type": object_type,
                 "returns": returns,
                 "operator": cat.operator_name(resource, action),
                 "module": cat.EXISTING_OPERATORS.get(method, cat.GENERATED_MODULE),
-                "summary": summary(op),
+                "summary": summary(op) if op else sdk_summary(function),
             }
-            entries.append(base)
-            if sdk_method == "list" and "created" in params:
+            resource_entries.append(base)
+            if sdk_method == "list" and "created" in sdk_params:
                 list_new = f"{resource.name}.list_new"
-                entries.append(
+
+                def keep(names: list[str]) -> list[str]:
+                    return [name for name in names if name not in cat.LIST_NEW_RESERVED]
+
+                resource_entries.append(
                     dict(
                         base,
                         method=list_new,
                         action="list_new",
-                        params=[name for name in params if name not in cat.LIST_NEW_RESERVED],
+                        params=keep(base["params"]),
+                        required=keep(base["required"]),
+                        shapes={k: v for k, v in base["shapes"].items() if k not in cat.LIST_NEW_RESERVED},
+                        sdk_only=keep(base["sdk_only"]),
+                        spec_only=keep(base["spec_only"]),
                         operator=cat.operator_name(resource, "list_new"),
                         module=cat.EXISTING_OPERATORS.get(list_new, cat.GENERATED_MODULE),
                         summary=f"List the {resource.plural.lower()} created in the run's window.",
                     )
                 )
+        known_type = next((e["object_type"] for e in resource_entries if e["object_type"]), "")
+        for item in resource_entries:
+            item["object_type"] = item["object_type"] or known_type
+        entries.extend(resource_entries)
     return entries
 
 
-def render_data(entries: list[dict[str, Any]]) -> str:
-    return json.dumps({"entries": entries}, indent=1, sort_keys=True) + "\n"
+def build_data() -> dict[str, Any]:
+    """The catalog as stored: its entries and the versions they were derived from."""
+    return {"entries": build_entries(), **pinned_versions(load_spec())}
+
+
+def render_data(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
 # -- the operators module -----------------------------------------------------------------------------
@@ -223,7 +328,7 @@ def _wrap(text: str, indent: str) -> str:
 
 def _class_doc(entry: dict[str, Any]) -> str:
     display = cat._split_camel(entry["operator"].removeprefix("Stripe").removesuffix("Operator"))
-    first = f"{display}: ``{entry['method']}`` ({entry['http_method']} ``{entry['path']}``)."
+    first = f"{display}: ``{entry['method']}`` ({entry['http_method']} ``{display_path(entry)}``)."
     lines = ['    """', _wrap(first, "    ")]
     lines.append("")
     if entry["summary"]:
@@ -234,12 +339,16 @@ def _class_doc(entry: dict[str, Any]) -> str:
             _wrap("See StripeListNewObjectsOperator for the window, lookback and record file.", "    ")
         )
         filters = ", ".join(entry["params"]) or "none"
-        lines.append(_wrap(f"Filters Stripe accepts: {filters}.", "    "))
+        lines.append(
+            _wrap(f"Filters accepted (the pinned SDK's, checked before any request): {filters}.", "    ")
+        )
     else:
         if entry["path_param"]:
-            lines.append(f"    ``object_id`` is the ``{entry['path_param']}`` in the path.")
+            lines.append(
+                f"    ``object_id``: the {path_name(entry).replace('_', ' ')}'s id (``{object_id_example(entry)}``)."
+            )
         params = ", ".join(user_params(entry)) or "none"
-        lines.append(_wrap(f"``stripe_params`` Stripe accepts: {params}.", "    "))
+        lines.append(_wrap(f"``stripe_params`` accepted (the pinned SDK's): {params}.", "    "))
         if entry["required"]:
             lines.append(_wrap(f"Required: {', '.join(entry['required'])}.", "    "))
         lines.append("    See StripeMethodOperator for the other arguments.")
@@ -294,27 +403,165 @@ def render_module(entries: list[dict[str, Any]]) -> str:
 # -- the docs page ------------------------------------------------------------------------------------
 
 
+#: The id in the path, named as users know it (the SDK names some ``intent``, ``item``...).
+PATH_NAMES = {
+    "subscription_exposed_id": "subscription",
+    "intent": "payment_intent",
+    "item": "subscription_item",
+    "session": "checkout_session",
+    "invoiceitem": "invoice_item",
+}
+
+#: Example ids by object type.
+ID_EXAMPLES = {
+    "balance_transaction": "txn_123",
+    "charge": "ch_123",
+    "checkout.session": "cs_test_123",
+    "coupon": "SUMMER25",
+    "credit_note": "cn_123",
+    "customer": "cus_123",
+    "dispute": "dp_123",
+    "event": "evt_123",
+    "invoice": "in_123",
+    "invoiceitem": "ii_123",
+    "payment_intent": "pi_123",
+    "payout": "po_123",
+    "price": "price_123",
+    "product": "prod_123",
+    "promotion_code": "promo_123",
+    "refund": "re_123",
+    "subscription": "sub_123",
+    "subscription_item": "si_123",
+    "tax_rate": "txr_123",
+    "transfer": "tr_123",
+}
+
+#: Values for the parameters examples pass (each a value Stripe takes for that parameter).
+VALUE_EXAMPLES: dict[str, Any] = {
+    "amount": 1000,
+    "currency": "usd",
+    "customer": "cus_123",
+    "destination": "acct_123",
+    "display_name": "VAT",
+    "inclusive": False,
+    "invoice": "in_123",
+    "name": "Pro plan",
+    "percentage": 20.0,
+    "promotion": {"type": "coupon", "coupon": "SUMMER25"},
+    "subscription": "sub_123",
+}
+
+#: Whole example parameters where the required ones alone are not a request Stripe takes.
+PARAM_EXAMPLES: dict[str, dict[str, Any]] = {
+    "refunds.create": {"charge": "ch_123", "amount": 500},
+    "subscriptions.create": {"customer": "cus_123", "items": [{"price": "price_123"}]},
+    "subscription_items.create": {"subscription": "sub_123", "price": "price_123"},
+    "prices.create": {"currency": "usd", "product": "prod_123", "unit_amount": 1500},
+    "invoiceitems.create": {"customer": "cus_123", "amount": 500, "currency": "usd"},
+    "coupons.create": {"percent_off": 25, "duration": "once"},
+    "charges.create": {"amount": 1000, "currency": "usd", "source": "tok_visa"},
+    "credit_notes.create": {"invoice": "in_123", "amount": 500},
+    "transfers.create": {"amount": 1000, "currency": "usd", "destination": "acct_123"},
+    "checkout_sessions.create": {
+        "mode": "payment",
+        "line_items": [{"price": "price_123", "quantity": 1}],
+        "success_url": "https://example.com/done",
+    },
+    "customers.search": {"query": "email:'ada@example.com'"},
+    "customers.create": {"email": "ada@example.com", "metadata": {"signup_id": "s-42"}},
+}
+
+
+def path_name(entry: dict[str, Any]) -> str:
+    """The object the path's id names, as users know it (``subscription``, not ``subscription_exposed_id``)."""
+    name = entry["path_param"]
+    if name == "id":
+        return entry["object_type"].replace(".", "_")
+    return PATH_NAMES.get(name, name)
+
+
+def display_path(entry: dict[str, Any]) -> str:
+    """The path with its id named as users know it: ``/v1/subscriptions/{subscription}``."""
+    if not entry["path_param"]:
+        return entry["path"]
+    return entry["path"].replace("{" + entry["path_param"] + "}", "{" + path_name(entry) + "}")
+
+
+def object_id_example(entry: dict[str, Any]) -> str:
+    return ID_EXAMPLES.get(entry["object_type"], f"{entry['object_type']}_123")
+
+
+def example_params(entry: dict[str, Any]) -> dict[str, Any] | None:
+    if entry["method"] in PARAM_EXAMPLES:
+        return PARAM_EXAMPLES[entry["method"]]
+    if entry["action"] == "search":
+        field = "email" if entry["resource"] == "customers" else "metadata['order_id']"
+        return {"query": f"{field}:'42'" if field != "email" else "email:'ada@example.com'"}
+    if entry["required"]:
+        return {name: VALUE_EXAMPLES[name] for name in entry["required"]}
+    if entry["action"] in ("create", "update"):
+        return {"metadata": {"source": "airflow"}}
+    return None
+
+
 def _example(entry: dict[str, Any]) -> str:
     task_id = entry["method"].replace(".", "_")
     args = [f'task_id="{task_id}"']
     if entry["action"] == "list_new":
         if "customer" in entry["params"]:
-            args.append('filters={"customer": "{{ params.customer }}"}')
+            args.append('filters={"customer": "cus_123"}')
     else:
         if entry["path_param"]:
-            args.append(f'object_id="{{{{ params.{entry["path_param"]} }}}}"')
-        if entry["required"]:
-            inner = ", ".join(f'"{name}": ...' for name in entry["required"])
-            args.append(f"stripe_params={{{inner}}}")
-        elif entry["action"] == "create" or entry["action"] == "update":
-            args.append('stripe_params={"metadata": {"source": "airflow"}}')
+            args.append(f'object_id="{object_id_example(entry)}"')
+        params = example_params(entry)
+        if params:
+            args.append(f"stripe_params={json.dumps(params).replace('false', 'False')}")
     call = f"{entry['operator']}(" + ", ".join(args) + ")"
     if len(call) > 100:
         call = f"{entry['operator']}(\n" + "".join(f"    {arg},\n" for arg in args) + ")"
     return call
 
 
-def render_docs(entries: list[dict[str, Any]]) -> str:
+#: The List Updated operators (``operators/stripe_updated.py``), read from events, not the catalog.
+LIST_UPDATED = ("customers", "subscriptions", "charges", "invoices", "payment_intents")
+
+
+def _business_key_section(entry: dict[str, Any]) -> list[str]:
+    """What the older, business-key-aware create operators take and return."""
+    kind = entry["object_type"]
+    lookup = (
+        "customers are listed by that email and one whose `metadata[match_metadata_key]` holds the value "
+        "is returned; else a customer with the same email and no such value is adopted"
+        if kind == "customer"
+        else "the customer's subscriptions (any status) are listed and one whose "
+        "`metadata[match_metadata_key]` holds the value is returned"
+    )
+    lines = [
+        f"Business-key aware (from `operators/stripe.py`, older than the catalog). Arguments: "
+        f"`stripe_params` (required; checked against `{entry['method']}`'s parameters before any request), "
+        "`match_metadata_key` (default `signup_id`), `idempotency_scope`, `stripe_conn_id`, "
+        "`stripe_account`.",
+        "",
+    ]
+    if kind == "customer":
+        lines.extend(["The `email` is trimmed and lower-cased before the lookup and the create.", ""])
+    lines.extend(
+        [
+            f'With `stripe_params["metadata"][match_metadata_key]` set, {lookup}, instead of creating '
+            "another (Stripe forgets idempotency keys after 24 hours). Else the create carries an "
+            "idempotency key of the task run.",
+            "",
+            'XCom gets `{"id", "object", "created", "livemode"}`, where `created` is whether this run '
+            "created the object (`false`: an existing one was found). No `expand`, no `object_id`.",
+            "",
+        ]
+    )
+    return lines
+
+
+def render_docs(data: dict[str, Any]) -> str:
+    entries = data["entries"]
+    pinned = f"stripe-python {data['sdk_version']} (API version `{data['api_version']}`)"
     out = [
         "# Stripe operators",
         "",
@@ -323,32 +570,46 @@ def render_docs(entries: list[dict[str, Any]]) -> str:
         "Every Stripe method of the catalog (`airflow_provider_stripe_sync/stripe/catalog.py`) has a named",
         "operator, importable from `airflow_provider_stripe_sync.operators.stripe_methods`, and runs through",
         '`StripeMethodOperator(method="<resource>.<action>", stripe_params={...}, object_id=...)`.',
+        "Stripe's parameters go in `stripe_params`: `params` is Airflow's own task params and is refused",
+        "when `stripe_params` is not given.",
         "",
+        f"- Parameters are those of the pinned SDK, {pinned}, the version requests are",
+        "  made at; a name it does not know is refused before any request. Stripe's OpenAPI description",
+        f"  ({data['spec_version'][:15]}) is older: parameters it lacks are marked *newer than the spec*,",
+        "  and those it has that the SDK no longer types are listed as removed, with what replaced them.",
+        "- Top-level values the SDK types as a hash or an array (`metadata`, `items`...) must be a dict or",
+        "  a list: a Jinja template renders to text unless the DAG sets `render_template_as_native_obj=True`.",
         "- One object (create, retrieve, update, delete, capture, finalize, ...) goes to XCom, without",
-        "  `client_secret` fields. Lists and searches go to a JSON Lines record file under `output_uri`",
+        "  `client_secret` fields. Lists and searches go to a JSON Lines record file under `output_uri`,",
+        "  one file per task run (`records/<dag>/<task>[/map-N]/<account>__<method>__<run id>.jsonl`),",
         '  and XCom gets `{"uri", "count", "method", "resource"}`. `expand` is written as for one object;',
         "  lists get the `data.` prefix, which counts in Stripe's four-level limit.",
         "- Writes send a deterministic `Idempotency-Key` built from the task run (dag, task, run id, map",
         "  index), the method, the object id and the canonical parameters, unless the DAG passes",
         "  `idempotency_key`. A key Stripe refuses (reused with other parameters) raises `IdempotencyError`",
         "  naming the key.",
-        "- List New operators read the objects created in the run's window; see the README.",
+        "- List New operators read the objects created in the run's window (see the README); their",
+        "  `filters` are checked against the list's parameters before any request. The List Updated",
+        "  operators (below the table) read the objects changed in the window from events.",
         "- Every operator pushes its Stripe Dashboard page (test or live mode, connected account) to XCom",
         '  for the task\'s "Stripe Dashboard" extra link.',
         "",
         "```python",
+        "from airflow.sdk import DAG",
+        "",
         "from airflow_provider_stripe_sync.operators.stripe_methods import (",
         "    StripeCreateInvoiceOperator,",
         "    StripeFinalizeInvoiceOperator,",
         "    StripeMethodOperator,",
         ")",
         "",
-        'invoice = StripeCreateInvoiceOperator(task_id="invoice", stripe_params={"customer": "cus_123"})',
-        "finalize = StripeFinalizeInvoiceOperator(",
-        '    task_id="finalize", object_id="{{ ti.xcom_pull(task_ids=\'invoice\')[\'id\'] }}"',
-        ")",
-        'void = StripeMethodOperator(task_id="void", method="invoices.void", object_id="in_456")',
-        "invoice >> finalize",
+        'with DAG("stripe_invoices", schedule=None):',
+        '    invoice = StripeCreateInvoiceOperator(task_id="invoice", stripe_params={"customer": "cus_123"})',
+        "    finalize = StripeFinalizeInvoiceOperator(",
+        "        task_id=\"finalize\", object_id=\"{{ ti.xcom_pull(task_ids='invoice')['id'] }}\"",
+        "    )",
+        '    void = StripeMethodOperator(task_id="void", method="invoices.void", object_id="in_456")',
+        "    invoice >> finalize",
         "```",
         "",
         "| Operator | Method | HTTP | Writes |",
@@ -359,45 +620,107 @@ def render_docs(entries: list[dict[str, Any]]) -> str:
         writes = "yes" if entry["writes"] and entry["action"] != "list_new" else "no"
         out.append(
             f"| [`{entry['operator']}`](#{anchor}) | `{entry['method']}` | "
-            f"`{entry['http_method']} {entry['path']}` | {writes} |"
+            f"`{entry['http_method']} {display_path(entry)}` | {writes} |"
         )
+    out.extend(
+        [
+            "",
+            "## List Updated operators",
+            "",
+            "From `airflow_provider_stripe_sync.operators.stripe_updated`. Each reads `/v1/events` of its",
+            "resource's event types created in the window, fetches every object they name once, again, at",
+            "the pinned API version with `expand`, and writes one record per object (deleted ones as",
+            '`{"id", "object", "deleted": true}` tombstones) to a record file. XCom gets',
+            '`{"uri", "count", "deleted", "events", "window", "resource"}`. Arguments: `window_start`,',
+            "`window_end`, `lookback`, `expand`, `output_uri`, `limit`, `stripe_conn_id`, `stripe_account`.",
+            "Stripe keeps events for 30 days: an older window fails saying so.",
+            "",
+            "| Operator | Resource |",
+            "|---|---|",
+        ]
+    )
+    for resource in LIST_UPDATED:
+        name = cat.RESOURCES_BY_NAME[resource].plural.replace(" ", "")
+        out.append(f"| `StripeListUpdated{name}Operator` | `{resource}` |")
+    out.extend(
+        [
+            "",
+            "```python",
+            "from airflow_provider_stripe_sync.operators.stripe_updated import StripeListUpdatedChargesOperator",
+            "",
+            'changed = StripeListUpdatedChargesOperator(task_id="changed_charges", expand=["customer"])',
+            "```",
+        ]
+    )
     for entry in entries:
         out.extend(["", f"## {entry['operator']}", ""])
         out.append(
-            f"`{entry['method']}`: `{entry['http_method']} {entry['path']}`, returns "
+            f"`{entry['method']}`: `{entry['http_method']} {display_path(entry)}`, returns "
             f"{'a record file of ' if entry['returns'] != 'object' else 'one '}`{entry['object_type']}`"
             f"{' objects' if entry['returns'] != 'object' else ''}. Module: `{entry['module']}`."
         )
         out.append("")
         if entry["summary"]:
             out.extend([entry["summary"], ""])
+        if not entry["in_spec"]:
+            out.extend([f"Newer than Stripe's OpenAPI description: known from {pinned} only.", ""])
+        business_key = entry["module"] != cat.GENERATED_MODULE and entry["action"] == "create"
+        if business_key:
+            out.extend(_business_key_section(entry))
         if entry["path_param"]:
-            out.extend([f"`object_id`: the `{entry['path_param']}` in the path.", ""])
+            out.extend(
+                [
+                    f"`object_id`: the {path_name(entry).replace('_', ' ')}'s id (`{object_id_example(entry)}`), in the path.",
+                    "",
+                ]
+            )
         label = "Filters" if entry["action"] == "list_new" else "Parameters"
+        newer = set(entry["sdk_only"])
         params = ", ".join(
-            f"`{name}`" + (" (required)" if name in entry["required"] else "") for name in user_params(entry)
+            f"`{name}`"
+            + (" (required)" if name in entry["required"] else "")
+            + (" (newer than the spec)" if name in newer else "")
+            for name in user_params(entry)
         )
         out.extend([f"{label}: {params or 'none'}.", ""])
+        if entry["spec_only"]:
+            removed = ", ".join(
+                f"`{name}`"
+                + (
+                    f" (use {cat.replacement(entry['method'], name)})"
+                    if cat.replacement(entry["method"], name)
+                    else ""
+                )
+                for name in entry["spec_only"]
+            )
+            out.extend(
+                [f"Removed at the pinned API version (in the older spec only, refused): {removed}.", ""]
+            )
         out.extend(["```python", _example(entry), "```"])
     return "\n".join(out) + "\n"
 
 
-def outputs(entries: list[dict[str, Any]]) -> dict[Path, str]:
-    return {DATA: render_data(entries), MODULE: render_module(entries), DOCS: render_docs(entries)}
+def outputs(data: dict[str, Any]) -> dict[Path, str]:
+    entries = data["entries"]
+    return {DATA: render_data(data), MODULE: render_module(entries), DOCS: render_docs(data)}
+
+
+def stored_data() -> dict[str, Any]:
+    return json.loads(DATA.read_text())
 
 
 def stored_entries() -> list[dict[str, Any]]:
-    return json.loads(DATA.read_text())["entries"]
+    return stored_data()["entries"]
 
 
 def main(argv: list[str]) -> int:
     if "--check" in argv:
-        stale = [path for path, text in outputs(stored_entries()).items() if path.read_text() != text]
+        stale = [path for path, text in outputs(stored_data()).items() if path.read_text() != text]
         for path in stale:
             print(f"{path.relative_to(ROOT)} is out of date: run python scripts/gen_catalog.py --render")
         return 1 if stale else 0
-    entries = stored_entries() if "--render" in argv else build_entries()
-    for path, text in outputs(entries).items():
+    data = stored_data() if "--render" in argv else build_data()
+    for path, text in outputs(data).items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         print(f"wrote {path.relative_to(ROOT)}")

@@ -54,6 +54,28 @@ def skip_unavailable_account(account: str | None) -> Iterator[None]:
         raise
 
 
+def refuse_airflow_params(operator: str, stripe_params: Any, params: Any) -> None:
+    """
+    Refuse ``params=`` given where Stripe's parameters were meant (``stripe_params`` not given).
+
+    ``params`` is every Airflow operator's task params (for templates): Stripe would get none of it
+    and an empty write would go out. The DAG's own params are left alone (Airflow passes them to
+    every task); only those given to this task count.
+    """
+    if stripe_params is not None or not params:
+        return
+    from airflow.sdk.definitions.param import ParamsDict
+
+    given = ParamsDict.filter_params_by_source(params, "task") if isinstance(params, ParamsDict) else params
+    if not given:
+        return
+    raise TypeError(
+        f"{operator} got params={{{', '.join(repr(key) for key in sorted(given))}: ...}}: Stripe's "
+        "parameters go in stripe_params={...}; params is Airflow's task params (for templates) and "
+        "never reaches Stripe."
+    )
+
+
 class _StripeOperator(BaseOperator):
     """Shared by every Stripe operator: the connection, the connected account, the hook, the Dashboard link."""
 
@@ -253,6 +275,16 @@ class _StripeListNewOperator(StripeListNewObjectsOperator):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(resource=self.resource_name, **kwargs)
 
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_stripe_sync.stripe.catalog import LIST_NEW_RESERVED, check_param_names, entry
+
+        # Before any request: a filter the list does not take is named with the ones it does (the
+        # window's own parameters get their own message from the listing).
+        if isinstance(self.filters, dict):
+            filters = {key: value for key, value in self.filters.items() if key not in LIST_NEW_RESERVED}
+            check_param_names(entry(self.catalog_method), filters, what="filters")
+        return super().execute(context)
+
 
 class StripeListNewCustomersOperator(_StripeListNewOperator):
     """List the customers created in the window; see :class:`StripeListNewObjectsOperator`."""
@@ -317,11 +349,14 @@ class _StripeCreateOperator(_StripeOperator):
     def __init__(
         self,
         *,
-        stripe_params: dict[str, Any],
+        stripe_params: dict[str, Any] | None = None,
         match_metadata_key: str | None = "signup_id",
         idempotency_scope: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
+        refuse_airflow_params(type(self).__name__, stripe_params, kwargs.get("params"))
+        if stripe_params is None:
+            raise TypeError(f"{type(self).__name__} needs stripe_params={{...}}: the create parameters.")
         super().__init__(**kwargs)
         self.stripe_params = stripe_params
         self.match_metadata_key = match_metadata_key
@@ -336,6 +371,13 @@ class _StripeCreateOperator(_StripeOperator):
                 f"stripe_params must render to a dict, got {type(self.stripe_params).__name__}. A Jinja "
                 "template renders to text unless the DAG sets render_template_as_native_obj=True."
             )
+        from airflow_provider_stripe_sync.operators.stripe_method import check_scope
+        from airflow_provider_stripe_sync.stripe.catalog import check_param_names, check_shapes, entry
+
+        # Before any request (the lookup lists first): a name the pinned SDK does not know is refused.
+        check_param_names(entry(self.catalog_method), self.stripe_params)
+        check_shapes(entry(self.catalog_method), self.stripe_params)
+        check_scope(self.idempotency_scope)
         scope = self.idempotency_scope or None
         if scope is None and not self._business_key(self.stripe_params):
             scope = run_scope(context)

@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_stripe_sync.context import default_output_uri, run_scope, safe_part, task_file_path
 from airflow_provider_stripe_sync.exceptions import IdempotencyError, StripeRequestError
-from airflow_provider_stripe_sync.operators.stripe import _StripeOperator, skip_unavailable_account
+from airflow_provider_stripe_sync.operators.stripe import (
+    _StripeOperator,
+    refuse_airflow_params,
+    skip_unavailable_account,
+)
 from airflow_provider_stripe_sync.stripe.idempotency import MAX_KEY_LENGTH, idempotency_key
 from airflow_provider_stripe_sync.stripe.listing import (
     MAX_EXPAND_DEPTH,
@@ -86,19 +90,25 @@ def check_params(entry: CatalogEntry, params: Any) -> dict[str, Any]:
                 f"stripe_params of {entry.method} may not set {', '.join(paging)}: the operator reads every "
                 "page itself. Use limit=... for the page size."
             )
+    from airflow_provider_stripe_sync.stripe.catalog import (
+        check_shapes,
+        pinned_version,
+        unknown_params_message,
+    )
+
     accepted = [name for name in entry.params if not (entry.is_list and name in PAGING_PARAMS)]
     unknown = sorted(set(params) - set(accepted))
     if "expand" in unknown:
         raise ValueError(f"Pass expand=[...] to the operator, not in stripe_params of {entry.method}.")
     if unknown:
-        raise ValueError(
-            f"stripe_params of {entry.method} has {', '.join(unknown)}, which Stripe does not accept there; "
-            f"it accepts: {', '.join(accepted) or 'nothing'}."
-        )
+        raise ValueError(unknown_params_message(entry, unknown, accepted, what="stripe_params"))
     params = drop_none(params)
     missing = [name for name in entry.required if name not in params]
     if missing:
-        raise ValueError(f"stripe_params of {entry.method} needs {', '.join(missing)} (Stripe requires it).")
+        raise ValueError(
+            f"stripe_params of {entry.method} needs {', '.join(missing)} ({pinned_version()} requires it)."
+        )
+    check_shapes(entry, params)
     return params
 
 
@@ -109,6 +119,16 @@ def check_idempotency_key(key: Any) -> str:
     if len(key) > MAX_KEY_LENGTH:
         raise ValueError(f"idempotency_key is {len(key)} characters; Stripe allows at most {MAX_KEY_LENGTH}.")
     return key
+
+
+def check_scope(scope: Any) -> None:
+    """Refuse an ``idempotency_scope`` that is not a list of values (text would be split into letters)."""
+    if scope is None or (isinstance(scope, (list, tuple)) and not isinstance(scope, str)):
+        return
+    raise TypeError(
+        f"idempotency_scope must be a list of values, such as [{scope!r}], got {type(scope).__name__} "
+        f"{scope!r}. {_TEMPLATE_HINT}"
+    )
 
 
 def method_idempotency_key(
@@ -141,8 +161,9 @@ class StripeMethodOperator(_StripeOperator):
     key and as the connected account.
 
     :param method: the catalog method, ``<resource>.<action>`` (``customers.create``).
-    :param stripe_params: the request's parameters, as Stripe names them; checked against the spec.
-        Named so because ``params`` is every Airflow operator's DAG-params argument.
+    :param stripe_params: the request's parameters, as Stripe names them; checked against the pinned
+        SDK's (names, required ones, hash and array shapes) before any request.
+        Named so because ``params`` is Airflow's task params; ``params=`` alone is refused.
     :param object_id: the id in the path (the customer to update, the invoice to finalize...).
     :param expand: expansions written as for one object; ``data.`` is added for lists.
     :param idempotency_key: the key to send on a write instead of the derived one (255 characters at most).
@@ -179,6 +200,7 @@ class StripeMethodOperator(_StripeOperator):
         limit: int = MAX_PAGE_SIZE,
         **kwargs: Any,
     ) -> None:
+        refuse_airflow_params(f"{type(self).__name__}({method})", stripe_params, kwargs.get("params"))
         super().__init__(**kwargs)
         self.method = method
         self.stripe_params = stripe_params
@@ -208,6 +230,13 @@ class StripeMethodOperator(_StripeOperator):
         expand = check_expand(self.expand, is_list=entry.is_list)
         if expand:
             params["expand"] = expand
+        if self.object_id is not None and not isinstance(self.object_id, str):
+            raise TypeError(
+                f"object_id of {entry.method} must be text (an id), got {type(self.object_id).__name__} "
+                f"{self.object_id!r}. With render_template_as_native_obj=True a template rendering only "
+                "digits becomes a number: add | string to the template, or pass the id as text."
+            )
+        check_scope(self.idempotency_scope)
         if entry.path_param and not self.object_id:
             raise ValueError(f"{entry.method} needs object_id: the {entry.path_param} in {entry.path}.")
         if not entry.path_param and self.object_id:
@@ -256,8 +285,14 @@ class StripeMethodOperator(_StripeOperator):
 
         account = self.hook.stripe_account
         base_uri = self.output_uri or default_output_uri()
+        # One file per task run (the map index is a folder of task_file_path): a later run of the
+        # task, or a backfill, never overwrites the file an earlier run's XCom points at.
+        run_id = safe_part(context["ti"].run_id)
         uri = task_file_path(
-            context, base_uri, "records", f"{safe_part(account or 'platform')}__{entry.method}.jsonl"
+            context,
+            base_uri,
+            "records",
+            f"{safe_part(account or 'platform')}__{entry.method}__{run_id}.jsonl",
         )
         header = {
             "resource": entry.resource,

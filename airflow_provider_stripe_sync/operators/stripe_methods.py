@@ -126,12 +126,15 @@ __all__ = [
     "StripeListNewEventsOperator",
     "StripeCreateCheckoutSessionOperator",
     "StripeRetrieveCheckoutSessionOperator",
+    "StripeUpdateCheckoutSessionOperator",
     "StripeListCheckoutSessionsOperator",
+    "StripeListNewCheckoutSessionsOperator",
     "StripeExpireCheckoutSessionOperator",
     "StripeCreateCreditNoteOperator",
     "StripeRetrieveCreditNoteOperator",
     "StripeUpdateCreditNoteOperator",
     "StripeListCreditNotesOperator",
+    "StripeListNewCreditNotesOperator",
     "StripeVoidCreditNoteOperator",
     "StripeCreateTaxRateOperator",
     "StripeRetrieveTaxRateOperator",
@@ -152,8 +155,8 @@ class StripeRetrieveCustomerOperator(_CatalogOperator):
 
     Retrieves a Customer object.
 
-    ``object_id`` is the ``customer`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the customer's id (``cus_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -166,10 +169,10 @@ class StripeUpdateCustomerOperator(_CatalogOperator):
 
     Updates the specified customer by setting the values of the parameters passed.
 
-    ``object_id`` is the ``customer`` in the path.
-    ``stripe_params`` Stripe accepts: address, balance, cash_balance, default_source, description, email,
-    invoice_prefix, invoice_settings, metadata, name, next_invoice_sequence, phone, preferred_locales,
-    shipping, source, tax, tax_exempt.
+    ``object_id``: the customer's id (``cus_123``).
+    ``stripe_params`` accepted (the pinned SDK's): address, balance, business_name, cash_balance,
+    default_source, description, email, individual_name, invoice_prefix, invoice_settings, metadata, name,
+    next_invoice_sequence, phone, preferred_locales, shipping, source, tax, tax_exempt, validate.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -182,8 +185,8 @@ class StripeDeleteCustomerOperator(_CatalogOperator):
 
     Permanently deletes a customer.
 
-    ``object_id`` is the ``customer`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the customer's id (``cus_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -196,7 +199,7 @@ class StripeListCustomersOperator(_CatalogOperator):
 
     Returns a list of your customers.
 
-    ``stripe_params`` Stripe accepts: created, email, test_clock.
+    ``stripe_params`` accepted (the pinned SDK's): created, email, test_clock.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -209,7 +212,7 @@ class StripeSearchCustomersOperator(_CatalogOperator):
 
     Search for customers you’ve previously created using Stripe’s Search Query Language.
 
-    ``stripe_params`` Stripe accepts: query.
+    ``stripe_params`` accepted (the pinned SDK's): query.
     Required: query.
     See StripeMethodOperator for the other arguments.
     """
@@ -219,12 +222,12 @@ class StripeSearchCustomersOperator(_CatalogOperator):
 
 class StripeRetrieveSubscriptionOperator(_CatalogOperator):
     """
-    Retrieve Subscription: ``subscriptions.retrieve`` (GET ``/v1/subscriptions/{subscription_exposed_id}``).
+    Retrieve Subscription: ``subscriptions.retrieve`` (GET ``/v1/subscriptions/{subscription}``).
 
     Retrieves the subscription with the given ID.
 
-    ``object_id`` is the ``subscription_exposed_id`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the subscription's id (``sub_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -233,17 +236,17 @@ class StripeRetrieveSubscriptionOperator(_CatalogOperator):
 
 class StripeUpdateSubscriptionOperator(_CatalogOperator):
     """
-    Update Subscription: ``subscriptions.update`` (POST ``/v1/subscriptions/{subscription_exposed_id}``).
+    Update Subscription: ``subscriptions.update`` (POST ``/v1/subscriptions/{subscription}``).
 
     Updates an existing subscription on a customer to match the specified parameters.
 
-    ``object_id`` is the ``subscription_exposed_id`` in the path.
-    ``stripe_params`` Stripe accepts: add_invoice_items, application_fee_percent, automatic_tax,
-    billing_cycle_anchor, billing_thresholds, cancel_at, cancel_at_period_end, cancellation_details,
-    collection_method, days_until_due, default_payment_method, default_source, default_tax_rates, description,
-    items, metadata, off_session, on_behalf_of, pause_collection, payment_behavior, payment_settings,
-    pending_invoice_item_interval, proration_behavior, proration_date, transfer_data, trial_end,
-    trial_from_plan, trial_settings.
+    ``object_id``: the subscription's id (``sub_123``).
+    ``stripe_params`` accepted (the pinned SDK's): add_invoice_items, application_fee_percent, automatic_tax,
+    billing_cycle_anchor, billing_schedules, billing_thresholds, cancel_at, cancel_at_period_end,
+    cancellation_details, collection_method, days_until_due, default_payment_method, default_source,
+    default_tax_rates, description, discounts, invoice_settings, items, metadata, off_session, on_behalf_of,
+    pause_collection, payment_behavior, payment_settings, pending_invoice_item_interval, proration_behavior,
+    proration_date, transfer_data, trial_end, trial_from_plan, trial_settings.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -256,8 +259,8 @@ class StripeListSubscriptionsOperator(_CatalogOperator):
 
     By default, returns a list of subscriptions that have not been canceled.
 
-    ``stripe_params`` Stripe accepts: collection_method, created, current_period_end, current_period_start,
-    customer, price, status, test_clock.
+    ``stripe_params`` accepted (the pinned SDK's): automatic_tax, collection_method, created,
+    current_period_end, current_period_start, customer, customer_account, plan, price, status, test_clock.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -270,7 +273,7 @@ class StripeSearchSubscriptionsOperator(_CatalogOperator):
 
     Search for subscriptions you’ve previously created using Stripe’s Search Query Language.
 
-    ``stripe_params`` Stripe accepts: query.
+    ``stripe_params`` accepted (the pinned SDK's): query.
     Required: query.
     See StripeMethodOperator for the other arguments.
     """
@@ -280,12 +283,12 @@ class StripeSearchSubscriptionsOperator(_CatalogOperator):
 
 class StripeCancelSubscriptionOperator(_CatalogOperator):
     """
-    Cancel Subscription: ``subscriptions.cancel`` (DELETE ``/v1/subscriptions/{subscription_exposed_id}``).
+    Cancel Subscription: ``subscriptions.cancel`` (DELETE ``/v1/subscriptions/{subscription}``).
 
     Cancels a customer’s subscription immediately.
 
-    ``object_id`` is the ``subscription_exposed_id`` in the path.
-    ``stripe_params`` Stripe accepts: cancellation_details, invoice_now, prorate.
+    ``object_id``: the subscription's id (``sub_123``).
+    ``stripe_params`` accepted (the pinned SDK's): cancellation_details, invoice_now, prorate.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -299,8 +302,9 @@ class StripeResumeSubscriptionOperator(_CatalogOperator):
     Initiates resumption of a paused subscription, optionally resetting the billing cycle anchor and creating
     prorations.
 
-    ``object_id`` is the ``subscription`` in the path.
-    ``stripe_params`` Stripe accepts: billing_cycle_anchor, proration_behavior, proration_date.
+    ``object_id``: the subscription's id (``sub_123``).
+    ``stripe_params`` accepted (the pinned SDK's): billing_cycle_anchor, payment_behavior, proration_behavior,
+    proration_date.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -313,8 +317,9 @@ class StripeCreateSubscriptionItemOperator(_CatalogOperator):
 
     Adds a new item to an existing subscription.
 
-    ``stripe_params`` Stripe accepts: billing_thresholds, metadata, payment_behavior, price, price_data,
-    proration_behavior, proration_date, quantity, subscription, tax_rates.
+    ``stripe_params`` accepted (the pinned SDK's): billing_thresholds, current_trial, discounts, metadata,
+    payment_behavior, plan, price, price_data, proration_behavior, proration_date, quantity, subscription,
+    tax_rates.
     Required: subscription.
     See StripeMethodOperator for the other arguments.
     """
@@ -324,12 +329,13 @@ class StripeCreateSubscriptionItemOperator(_CatalogOperator):
 
 class StripeRetrieveSubscriptionItemOperator(_CatalogOperator):
     """
-    Retrieve Subscription Item: ``subscription_items.retrieve`` (GET ``/v1/subscription_items/{item}``).
+    Retrieve Subscription Item: ``subscription_items.retrieve`` (GET
+    ``/v1/subscription_items/{subscription_item}``).
 
     Retrieves the subscription item with the given ID.
 
-    ``object_id`` is the ``item`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the subscription item's id (``si_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -338,13 +344,15 @@ class StripeRetrieveSubscriptionItemOperator(_CatalogOperator):
 
 class StripeUpdateSubscriptionItemOperator(_CatalogOperator):
     """
-    Update Subscription Item: ``subscription_items.update`` (POST ``/v1/subscription_items/{item}``).
+    Update Subscription Item: ``subscription_items.update`` (POST
+    ``/v1/subscription_items/{subscription_item}``).
 
     Updates the plan or quantity of an item on a current subscription.
 
-    ``object_id`` is the ``item`` in the path.
-    ``stripe_params`` Stripe accepts: billing_thresholds, metadata, off_session, payment_behavior, price,
-    price_data, proration_behavior, proration_date, quantity, tax_rates.
+    ``object_id``: the subscription item's id (``si_123``).
+    ``stripe_params`` accepted (the pinned SDK's): billing_thresholds, current_trial, discounts, metadata,
+    off_session, payment_behavior, plan, price, price_data, proration_behavior, proration_date, quantity,
+    tax_rates.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -353,12 +361,14 @@ class StripeUpdateSubscriptionItemOperator(_CatalogOperator):
 
 class StripeDeleteSubscriptionItemOperator(_CatalogOperator):
     """
-    Delete Subscription Item: ``subscription_items.delete`` (DELETE ``/v1/subscription_items/{item}``).
+    Delete Subscription Item: ``subscription_items.delete`` (DELETE
+    ``/v1/subscription_items/{subscription_item}``).
 
     Deletes an item from the subscription.
 
-    ``object_id`` is the ``item`` in the path.
-    ``stripe_params`` Stripe accepts: clear_usage, proration_behavior, proration_date.
+    ``object_id``: the subscription item's id (``si_123``).
+    ``stripe_params`` accepted (the pinned SDK's): clear_usage, payment_behavior, proration_behavior,
+    proration_date.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -371,7 +381,7 @@ class StripeListSubscriptionItemsOperator(_CatalogOperator):
 
     Returns a list of your subscription items for a given subscription.
 
-    ``stripe_params`` Stripe accepts: subscription.
+    ``stripe_params`` accepted (the pinned SDK's): subscription.
     Required: subscription.
     See StripeMethodOperator for the other arguments.
     """
@@ -385,9 +395,9 @@ class StripeCreateChargeOperator(_CatalogOperator):
 
     To charge a credit card or other payment source, you create a Charge object.
 
-    ``stripe_params`` Stripe accepts: amount, application_fee, application_fee_amount, capture, currency,
-    customer, description, destination, metadata, on_behalf_of, radar_options, receipt_email, shipping,
-    source, statement_descriptor, statement_descriptor_suffix, transfer_data, transfer_group.
+    ``stripe_params`` accepted (the pinned SDK's): amount, application_fee, application_fee_amount, capture,
+    currency, customer, description, destination, metadata, on_behalf_of, radar_options, receipt_email,
+    shipping, source, statement_descriptor, statement_descriptor_suffix, transfer_data, transfer_group.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -400,8 +410,8 @@ class StripeRetrieveChargeOperator(_CatalogOperator):
 
     Retrieves the details of a charge that has previously been created.
 
-    ``object_id`` is the ``charge`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the charge's id (``ch_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -414,9 +424,9 @@ class StripeUpdateChargeOperator(_CatalogOperator):
 
     Updates the specified charge by setting the values of the parameters passed.
 
-    ``object_id`` is the ``charge`` in the path.
-    ``stripe_params`` Stripe accepts: customer, description, fraud_details, metadata, receipt_email, shipping,
-    transfer_group.
+    ``object_id``: the charge's id (``ch_123``).
+    ``stripe_params`` accepted (the pinned SDK's): customer, description, fraud_details, metadata,
+    receipt_email, shipping, transfer_group.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -429,7 +439,7 @@ class StripeListChargesOperator(_CatalogOperator):
 
     Returns a list of charges you’ve previously created.
 
-    ``stripe_params`` Stripe accepts: created, customer, payment_intent, transfer_group.
+    ``stripe_params`` accepted (the pinned SDK's): created, customer, payment_intent, transfer_group.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -442,7 +452,7 @@ class StripeSearchChargesOperator(_CatalogOperator):
 
     Search for charges you’ve previously created using Stripe’s Search Query Language.
 
-    ``stripe_params`` Stripe accepts: query.
+    ``stripe_params`` accepted (the pinned SDK's): query.
     Required: query.
     See StripeMethodOperator for the other arguments.
     """
@@ -456,9 +466,9 @@ class StripeCaptureChargeOperator(_CatalogOperator):
 
     Capture the payment of an existing, uncaptured, charge.
 
-    ``object_id`` is the ``charge`` in the path.
-    ``stripe_params`` Stripe accepts: amount, application_fee, application_fee_amount, receipt_email,
-    statement_descriptor, statement_descriptor_suffix, transfer_data, transfer_group.
+    ``object_id``: the charge's id (``ch_123``).
+    ``stripe_params`` accepted (the pinned SDK's): amount, application_fee, application_fee_amount,
+    receipt_email, statement_descriptor, statement_descriptor_suffix, transfer_data, transfer_group.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -471,9 +481,11 @@ class StripeCreatePaymentIntentOperator(_CatalogOperator):
 
     Creates a PaymentIntent object.
 
-    ``stripe_params`` Stripe accepts: amount, application_fee_amount, automatic_payment_methods,
-    capture_method, confirm, confirmation_method, currency, customer, description, error_on_requires_action,
-    mandate, mandate_data, metadata, off_session, on_behalf_of, payment_method, payment_method_data,
+    ``stripe_params`` accepted (the pinned SDK's): allowed_payment_method_types, amount, amount_details,
+    application_fee_amount, automatic_payment_methods, capture_method, confirm, confirmation_method,
+    confirmation_token, currency, customer, customer_account, description, error_on_requires_action,
+    excluded_payment_method_types, hooks, mandate, mandate_data, metadata, off_session, on_behalf_of,
+    payment_details, payment_method, payment_method_configuration, payment_method_data,
     payment_method_options, radar_options, receipt_email, return_url, setup_future_usage, shipping,
     statement_descriptor, statement_descriptor_suffix, transfer_data, transfer_group, use_stripe_sdk.
     Required: amount, currency.
@@ -485,12 +497,12 @@ class StripeCreatePaymentIntentOperator(_CatalogOperator):
 
 class StripeRetrievePaymentIntentOperator(_CatalogOperator):
     """
-    Retrieve Payment Intent: ``payment_intents.retrieve`` (GET ``/v1/payment_intents/{intent}``).
+    Retrieve Payment Intent: ``payment_intents.retrieve`` (GET ``/v1/payment_intents/{payment_intent}``).
 
     Retrieves the details of a PaymentIntent that has previously been created.
 
-    ``object_id`` is the ``intent`` in the path.
-    ``stripe_params`` Stripe accepts: client_secret.
+    ``object_id``: the payment intent's id (``pi_123``).
+    ``stripe_params`` accepted (the pinned SDK's): client_secret.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -499,13 +511,15 @@ class StripeRetrievePaymentIntentOperator(_CatalogOperator):
 
 class StripeUpdatePaymentIntentOperator(_CatalogOperator):
     """
-    Update Payment Intent: ``payment_intents.update`` (POST ``/v1/payment_intents/{intent}``).
+    Update Payment Intent: ``payment_intents.update`` (POST ``/v1/payment_intents/{payment_intent}``).
 
     Updates properties on a PaymentIntent object without confirming.
 
-    ``object_id`` is the ``intent`` in the path.
-    ``stripe_params`` Stripe accepts: amount, application_fee_amount, capture_method, currency, customer,
-    description, metadata, payment_method, payment_method_data, payment_method_options, receipt_email,
+    ``object_id``: the payment intent's id (``pi_123``).
+    ``stripe_params`` accepted (the pinned SDK's): allowed_payment_method_types, amount, amount_details,
+    application_fee_amount, capture_method, currency, customer, customer_account, description,
+    excluded_payment_method_types, hooks, metadata, payment_details, payment_method,
+    payment_method_configuration, payment_method_data, payment_method_options, receipt_email,
     setup_future_usage, shipping, statement_descriptor, statement_descriptor_suffix, transfer_data,
     transfer_group.
     See StripeMethodOperator for the other arguments.
@@ -520,7 +534,7 @@ class StripeListPaymentIntentsOperator(_CatalogOperator):
 
     Returns a list of PaymentIntents.
 
-    ``stripe_params`` Stripe accepts: created, customer.
+    ``stripe_params`` accepted (the pinned SDK's): created, customer, customer_account.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -534,7 +548,7 @@ class StripeListNewPaymentIntentsOperator(_StripeListNewOperator):
     List the payment intents created in the run's window.
 
     See StripeListNewObjectsOperator for the window, lookback and record file.
-    Filters Stripe accepts: customer.
+    Filters accepted (the pinned SDK's, checked before any request): customer, customer_account.
     """
 
     resource_name = "payment_intents"
@@ -547,7 +561,7 @@ class StripeSearchPaymentIntentsOperator(_CatalogOperator):
 
     Search for PaymentIntents you’ve previously created using Stripe’s Search Query Language.
 
-    ``stripe_params`` Stripe accepts: query.
+    ``stripe_params`` accepted (the pinned SDK's): query.
     Required: query.
     See StripeMethodOperator for the other arguments.
     """
@@ -557,13 +571,15 @@ class StripeSearchPaymentIntentsOperator(_CatalogOperator):
 
 class StripeCapturePaymentIntentOperator(_CatalogOperator):
     """
-    Capture Payment Intent: ``payment_intents.capture`` (POST ``/v1/payment_intents/{intent}/capture``).
+    Capture Payment Intent: ``payment_intents.capture`` (POST
+    ``/v1/payment_intents/{payment_intent}/capture``).
 
     Capture the funds of an existing uncaptured PaymentIntent when its status is requires_capture.
 
-    ``object_id`` is the ``intent`` in the path.
-    ``stripe_params`` Stripe accepts: amount_to_capture, application_fee_amount, metadata,
-    statement_descriptor, statement_descriptor_suffix, transfer_data.
+    ``object_id``: the payment intent's id (``pi_123``).
+    ``stripe_params`` accepted (the pinned SDK's): amount_details, amount_to_capture, application_fee_amount,
+    final_capture, hooks, metadata, payment_details, statement_descriptor, statement_descriptor_suffix,
+    transfer_data.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -572,13 +588,13 @@ class StripeCapturePaymentIntentOperator(_CatalogOperator):
 
 class StripeCancelPaymentIntentOperator(_CatalogOperator):
     """
-    Cancel Payment Intent: ``payment_intents.cancel`` (POST ``/v1/payment_intents/{intent}/cancel``).
+    Cancel Payment Intent: ``payment_intents.cancel`` (POST ``/v1/payment_intents/{payment_intent}/cancel``).
 
     A PaymentIntent object can be canceled when it is in one of these statuses: requires_payment_method,
     requires_capture, requires_confirmation, requires_action or, in rare cases, processing.
 
-    ``object_id`` is the ``intent`` in the path.
-    ``stripe_params`` Stripe accepts: cancellation_reason.
+    ``object_id``: the payment intent's id (``pi_123``).
+    ``stripe_params`` accepted (the pinned SDK's): cancellation_reason.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -591,8 +607,8 @@ class StripeCreateRefundOperator(_CatalogOperator):
 
     Create a refund.
 
-    ``stripe_params`` Stripe accepts: amount, charge, currency, customer, instructions_email, metadata,
-    origin, payment_intent, reason, refund_application_fee, reverse_transfer.
+    ``stripe_params`` accepted (the pinned SDK's): amount, charge, currency, customer, instructions_email,
+    metadata, origin, payment_intent, reason, refund_application_fee, reverse_transfer.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -605,8 +621,8 @@ class StripeRetrieveRefundOperator(_CatalogOperator):
 
     Retrieves the details of an existing refund.
 
-    ``object_id`` is the ``refund`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the refund's id (``re_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -619,8 +635,8 @@ class StripeUpdateRefundOperator(_CatalogOperator):
 
     Updates the specified refund by setting the values of the parameters passed.
 
-    ``object_id`` is the ``refund`` in the path.
-    ``stripe_params`` Stripe accepts: metadata.
+    ``object_id``: the refund's id (``re_123``).
+    ``stripe_params`` accepted (the pinned SDK's): metadata.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -633,7 +649,7 @@ class StripeListRefundsOperator(_CatalogOperator):
 
     Returns a list of all refunds you’ve previously created.
 
-    ``stripe_params`` Stripe accepts: charge, created, payment_intent.
+    ``stripe_params`` accepted (the pinned SDK's): charge, created, payment_intent.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -647,7 +663,7 @@ class StripeListNewRefundsOperator(_StripeListNewOperator):
     List the refunds created in the run's window.
 
     See StripeListNewObjectsOperator for the window, lookback and record file.
-    Filters Stripe accepts: charge, payment_intent.
+    Filters accepted (the pinned SDK's, checked before any request): charge, payment_intent.
     """
 
     resource_name = "refunds"
@@ -660,8 +676,8 @@ class StripeCancelRefundOperator(_CatalogOperator):
 
     Cancels a refund with a status of requires_action.
 
-    ``object_id`` is the ``refund`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the refund's id (``re_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -674,10 +690,11 @@ class StripeCreateInvoiceOperator(_CatalogOperator):
 
     This endpoint creates a draft invoice for a given customer.
 
-    ``stripe_params`` Stripe accepts: account_tax_ids, application_fee_amount, auto_advance, automatic_tax,
-    collection_method, currency, custom_fields, customer, days_until_due, default_payment_method,
-    default_source, default_tax_rates, description, discounts, due_date, footer, from_invoice, metadata,
-    on_behalf_of, payment_settings, pending_invoice_items_behavior, shipping_cost, shipping_details,
+    ``stripe_params`` accepted (the pinned SDK's): account_tax_ids, application_fee_amount, auto_advance,
+    automatic_tax, automatically_finalizes_at, collection_method, currency, custom_fields, customer,
+    customer_account, days_until_due, default_payment_method, default_source, default_tax_rates, description,
+    discounts, due_date, effective_at, footer, from_invoice, issuer, metadata, number, on_behalf_of,
+    payment_settings, pending_invoice_items_behavior, rendering, shipping_cost, shipping_details,
     statement_descriptor, subscription, transfer_data.
     See StripeMethodOperator for the other arguments.
     """
@@ -691,8 +708,8 @@ class StripeRetrieveInvoiceOperator(_CatalogOperator):
 
     Retrieves the invoice with the given ID.
 
-    ``object_id`` is the ``invoice`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the invoice's id (``in_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -705,11 +722,12 @@ class StripeUpdateInvoiceOperator(_CatalogOperator):
 
     Draft invoices are fully editable.
 
-    ``object_id`` is the ``invoice`` in the path.
-    ``stripe_params`` Stripe accepts: account_tax_ids, application_fee_amount, auto_advance, automatic_tax,
-    collection_method, custom_fields, days_until_due, default_payment_method, default_source,
-    default_tax_rates, description, discounts, due_date, footer, metadata, on_behalf_of, payment_settings,
-    shipping_cost, shipping_details, statement_descriptor, transfer_data.
+    ``object_id``: the invoice's id (``in_123``).
+    ``stripe_params`` accepted (the pinned SDK's): account_tax_ids, application_fee_amount, auto_advance,
+    automatic_tax, automatically_finalizes_at, collection_method, custom_fields, days_until_due,
+    default_payment_method, default_source, default_tax_rates, description, discounts, due_date, effective_at,
+    footer, issuer, metadata, number, on_behalf_of, payment_settings, rendering, shipping_cost,
+    shipping_details, statement_descriptor, transfer_data.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -722,8 +740,8 @@ class StripeDeleteInvoiceOperator(_CatalogOperator):
 
     Permanently deletes a one-off invoice draft.
 
-    ``object_id`` is the ``invoice`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the invoice's id (``in_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -736,7 +754,8 @@ class StripeListInvoicesOperator(_CatalogOperator):
 
     You can list all invoices, or list the invoices for a specific customer.
 
-    ``stripe_params`` Stripe accepts: collection_method, created, customer, due_date, status, subscription.
+    ``stripe_params`` accepted (the pinned SDK's): collection_method, created, customer, customer_account,
+    due_date, status, subscription.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -750,7 +769,8 @@ class StripeListNewInvoicesOperator(_StripeListNewOperator):
     List the invoices created in the run's window.
 
     See StripeListNewObjectsOperator for the window, lookback and record file.
-    Filters Stripe accepts: collection_method, customer, due_date, status, subscription.
+    Filters accepted (the pinned SDK's, checked before any request): collection_method, customer,
+    customer_account, due_date, status, subscription.
     """
 
     resource_name = "invoices"
@@ -763,7 +783,7 @@ class StripeSearchInvoicesOperator(_CatalogOperator):
 
     Search for invoices you’ve previously created using Stripe’s Search Query Language.
 
-    ``stripe_params`` Stripe accepts: query.
+    ``stripe_params`` accepted (the pinned SDK's): query.
     Required: query.
     See StripeMethodOperator for the other arguments.
     """
@@ -777,8 +797,8 @@ class StripeFinalizeInvoiceOperator(_CatalogOperator):
 
     Stripe automatically finalizes drafts before sending and attempting payment on invoices.
 
-    ``object_id`` is the ``invoice`` in the path.
-    ``stripe_params`` Stripe accepts: auto_advance.
+    ``object_id``: the invoice's id (``in_123``).
+    ``stripe_params`` accepted (the pinned SDK's): auto_advance.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -792,8 +812,9 @@ class StripePayInvoiceOperator(_CatalogOperator):
     Stripe automatically creates and then attempts to collect payment on invoices for customers on
     subscriptions according to your subscriptions settings.
 
-    ``object_id`` is the ``invoice`` in the path.
-    ``stripe_params`` Stripe accepts: forgive, mandate, off_session, paid_out_of_band, payment_method, source.
+    ``object_id``: the invoice's id (``in_123``).
+    ``stripe_params`` accepted (the pinned SDK's): forgive, mandate, off_session, paid_out_of_band,
+    payment_method, source.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -806,8 +827,8 @@ class StripeVoidInvoiceOperator(_CatalogOperator):
 
     Mark a finalized invoice as void.
 
-    ``object_id`` is the ``invoice`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the invoice's id (``in_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -820,8 +841,8 @@ class StripeSendInvoiceOperator(_CatalogOperator):
 
     Stripe will automatically send invoices to customers according to your subscriptions settings.
 
-    ``object_id`` is the ``invoice`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the invoice's id (``in_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -836,8 +857,8 @@ class StripeMarkUncollectibleInvoiceOperator(_CatalogOperator):
     Marking an invoice as uncollectible is useful for keeping track of bad debts that can be written off for
     accounting purposes.
 
-    ``object_id`` is the ``invoice`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the invoice's id (``in_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -850,10 +871,9 @@ class StripeCreateInvoiceItemOperator(_CatalogOperator):
 
     Creates an item to be added to a draft invoice (up to 250 items per invoice).
 
-    ``stripe_params`` Stripe accepts: amount, currency, customer, description, discountable, discounts,
-    invoice, metadata, period, price_data, quantity, subscription, tax_behavior, tax_code, tax_rates,
-    unit_amount_decimal.
-    Required: customer.
+    ``stripe_params`` accepted (the pinned SDK's): amount, currency, customer, customer_account, description,
+    discountable, discounts, invoice, metadata, period, price_data, pricing, quantity, quantity_decimal,
+    subscription, tax_behavior, tax_code, tax_rates, unit_amount_decimal.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -862,12 +882,12 @@ class StripeCreateInvoiceItemOperator(_CatalogOperator):
 
 class StripeRetrieveInvoiceItemOperator(_CatalogOperator):
     """
-    Retrieve Invoice Item: ``invoiceitems.retrieve`` (GET ``/v1/invoiceitems/{invoiceitem}``).
+    Retrieve Invoice Item: ``invoiceitems.retrieve`` (GET ``/v1/invoiceitems/{invoice_item}``).
 
     Retrieves the invoice item with the given ID.
 
-    ``object_id`` is the ``invoiceitem`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the invoice item's id (``ii_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -876,13 +896,14 @@ class StripeRetrieveInvoiceItemOperator(_CatalogOperator):
 
 class StripeUpdateInvoiceItemOperator(_CatalogOperator):
     """
-    Update Invoice Item: ``invoiceitems.update`` (POST ``/v1/invoiceitems/{invoiceitem}``).
+    Update Invoice Item: ``invoiceitems.update`` (POST ``/v1/invoiceitems/{invoice_item}``).
 
     Updates the amount or description of an invoice item on an upcoming invoice.
 
-    ``object_id`` is the ``invoiceitem`` in the path.
-    ``stripe_params`` Stripe accepts: amount, description, discountable, discounts, metadata, period,
-    price_data, quantity, tax_behavior, tax_code, tax_rates, unit_amount_decimal.
+    ``object_id``: the invoice item's id (``ii_123``).
+    ``stripe_params`` accepted (the pinned SDK's): amount, description, discountable, discounts,
+    invoicing_rules, metadata, period, price_data, pricing, quantity, quantity_decimal, tax_behavior,
+    tax_code, tax_rates, unit_amount_decimal.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -891,12 +912,12 @@ class StripeUpdateInvoiceItemOperator(_CatalogOperator):
 
 class StripeDeleteInvoiceItemOperator(_CatalogOperator):
     """
-    Delete Invoice Item: ``invoiceitems.delete`` (DELETE ``/v1/invoiceitems/{invoiceitem}``).
+    Delete Invoice Item: ``invoiceitems.delete`` (DELETE ``/v1/invoiceitems/{invoice_item}``).
 
     Deletes an invoice item, removing it from an invoice.
 
-    ``object_id`` is the ``invoiceitem`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the invoice item's id (``ii_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -909,7 +930,7 @@ class StripeListInvoiceItemsOperator(_CatalogOperator):
 
     Returns a list of your invoice items.
 
-    ``stripe_params`` Stripe accepts: created, customer, invoice, pending.
+    ``stripe_params`` accepted (the pinned SDK's): created, customer, customer_account, invoice, pending.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -923,7 +944,8 @@ class StripeListNewInvoiceItemsOperator(_StripeListNewOperator):
     List the invoice items created in the run's window.
 
     See StripeListNewObjectsOperator for the window, lookback and record file.
-    Filters Stripe accepts: customer, invoice, pending.
+    Filters accepted (the pinned SDK's, checked before any request): customer, customer_account, invoice,
+    pending.
     """
 
     resource_name = "invoiceitems"
@@ -936,8 +958,9 @@ class StripeCreateProductOperator(_CatalogOperator):
 
     Creates a new product object.
 
-    ``stripe_params`` Stripe accepts: active, default_price_data, description, id, images, metadata, name,
-    package_dimensions, shippable, statement_descriptor, tax_code, unit_label, url.
+    ``stripe_params`` accepted (the pinned SDK's): active, default_price_data, description, id, images,
+    marketing_features, metadata, name, package_dimensions, shippable, statement_descriptor, tax_code,
+    tax_details, type, unit_label, url.
     Required: name.
     See StripeMethodOperator for the other arguments.
     """
@@ -947,12 +970,12 @@ class StripeCreateProductOperator(_CatalogOperator):
 
 class StripeRetrieveProductOperator(_CatalogOperator):
     """
-    Retrieve Product: ``products.retrieve`` (GET ``/v1/products/{id}``).
+    Retrieve Product: ``products.retrieve`` (GET ``/v1/products/{product}``).
 
     Retrieves the details of an existing product.
 
-    ``object_id`` is the ``id`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the product's id (``prod_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -961,13 +984,14 @@ class StripeRetrieveProductOperator(_CatalogOperator):
 
 class StripeUpdateProductOperator(_CatalogOperator):
     """
-    Update Product: ``products.update`` (POST ``/v1/products/{id}``).
+    Update Product: ``products.update`` (POST ``/v1/products/{product}``).
 
     Updates the specific product by setting the values of the parameters passed.
 
-    ``object_id`` is the ``id`` in the path.
-    ``stripe_params`` Stripe accepts: active, default_price, description, images, metadata, name,
-    package_dimensions, shippable, statement_descriptor, tax_code, unit_label, url.
+    ``object_id``: the product's id (``prod_123``).
+    ``stripe_params`` accepted (the pinned SDK's): active, default_price, description, images,
+    marketing_features, metadata, name, package_dimensions, shippable, statement_descriptor, tax_code,
+    tax_details, unit_label, url.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -976,12 +1000,12 @@ class StripeUpdateProductOperator(_CatalogOperator):
 
 class StripeDeleteProductOperator(_CatalogOperator):
     """
-    Delete Product: ``products.delete`` (DELETE ``/v1/products/{id}``).
+    Delete Product: ``products.delete`` (DELETE ``/v1/products/{product}``).
 
     Delete a product.
 
-    ``object_id`` is the ``id`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the product's id (``prod_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -994,7 +1018,7 @@ class StripeListProductsOperator(_CatalogOperator):
 
     Returns a list of your products.
 
-    ``stripe_params`` Stripe accepts: active, created, ids, shippable, url.
+    ``stripe_params`` accepted (the pinned SDK's): active, created, ids, shippable, type, url.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1008,7 +1032,7 @@ class StripeListNewProductsOperator(_StripeListNewOperator):
     List the products created in the run's window.
 
     See StripeListNewObjectsOperator for the window, lookback and record file.
-    Filters Stripe accepts: active, ids, shippable, url.
+    Filters accepted (the pinned SDK's, checked before any request): active, ids, shippable, type, url.
     """
 
     resource_name = "products"
@@ -1021,7 +1045,7 @@ class StripeSearchProductsOperator(_CatalogOperator):
 
     Search for products you’ve previously created using Stripe’s Search Query Language.
 
-    ``stripe_params`` Stripe accepts: query.
+    ``stripe_params`` accepted (the pinned SDK's): query.
     Required: query.
     See StripeMethodOperator for the other arguments.
     """
@@ -1035,9 +1059,9 @@ class StripeCreatePriceOperator(_CatalogOperator):
 
     Creates a new price for an existing product.
 
-    ``stripe_params`` Stripe accepts: active, billing_scheme, currency, currency_options, custom_unit_amount,
-    lookup_key, metadata, nickname, product, product_data, recurring, tax_behavior, tiers, tiers_mode,
-    transfer_lookup_key, transform_quantity, unit_amount, unit_amount_decimal.
+    ``stripe_params`` accepted (the pinned SDK's): active, billing_scheme, currency, currency_options,
+    custom_unit_amount, lookup_key, metadata, nickname, product, product_data, recurring, tax_behavior, tiers,
+    tiers_mode, transfer_lookup_key, transform_quantity, unit_amount, unit_amount_decimal.
     Required: currency.
     See StripeMethodOperator for the other arguments.
     """
@@ -1051,8 +1075,8 @@ class StripeRetrievePriceOperator(_CatalogOperator):
 
     Retrieves the price with the given ID.
 
-    ``object_id`` is the ``price`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the price's id (``price_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1065,9 +1089,9 @@ class StripeUpdatePriceOperator(_CatalogOperator):
 
     Updates the specified price by setting the values of the parameters passed.
 
-    ``object_id`` is the ``price`` in the path.
-    ``stripe_params`` Stripe accepts: active, currency_options, lookup_key, metadata, nickname, tax_behavior,
-    transfer_lookup_key.
+    ``object_id``: the price's id (``price_123``).
+    ``stripe_params`` accepted (the pinned SDK's): active, currency_options, lookup_key, metadata, nickname,
+    tax_behavior, transfer_lookup_key.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1080,7 +1104,8 @@ class StripeListPricesOperator(_CatalogOperator):
 
     Returns a list of your prices.
 
-    ``stripe_params`` Stripe accepts: active, created, currency, lookup_keys, product, recurring, type.
+    ``stripe_params`` accepted (the pinned SDK's): active, created, currency, lookup_keys, product, recurring,
+    type.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1094,7 +1119,8 @@ class StripeListNewPricesOperator(_StripeListNewOperator):
     List the prices created in the run's window.
 
     See StripeListNewObjectsOperator for the window, lookback and record file.
-    Filters Stripe accepts: active, currency, lookup_keys, product, recurring, type.
+    Filters accepted (the pinned SDK's, checked before any request): active, currency, lookup_keys, product,
+    recurring, type.
     """
 
     resource_name = "prices"
@@ -1107,7 +1133,7 @@ class StripeSearchPricesOperator(_CatalogOperator):
 
     Search for prices you’ve previously created using Stripe’s Search Query Language.
 
-    ``stripe_params`` Stripe accepts: query.
+    ``stripe_params`` accepted (the pinned SDK's): query.
     Required: query.
     See StripeMethodOperator for the other arguments.
     """
@@ -1121,8 +1147,8 @@ class StripeCreateCouponOperator(_CatalogOperator):
 
     You can create coupons easily via the coupon management page of the Stripe dashboard.
 
-    ``stripe_params`` Stripe accepts: amount_off, applies_to, currency, currency_options, duration,
-    duration_in_months, id, max_redemptions, metadata, name, percent_off, redeem_by.
+    ``stripe_params`` accepted (the pinned SDK's): amount_off, applies_to, currency, currency_options,
+    duration, duration_in_months, id, max_redemptions, metadata, name, percent_off, redeem_by.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1135,8 +1161,8 @@ class StripeRetrieveCouponOperator(_CatalogOperator):
 
     Retrieves the coupon with the given ID.
 
-    ``object_id`` is the ``coupon`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the coupon's id (``SUMMER25``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1149,8 +1175,8 @@ class StripeUpdateCouponOperator(_CatalogOperator):
 
     Updates the metadata of a coupon.
 
-    ``object_id`` is the ``coupon`` in the path.
-    ``stripe_params`` Stripe accepts: currency_options, metadata, name.
+    ``object_id``: the coupon's id (``SUMMER25``).
+    ``stripe_params`` accepted (the pinned SDK's): currency_options, metadata, name.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1163,8 +1189,8 @@ class StripeDeleteCouponOperator(_CatalogOperator):
 
     You can delete coupons via the coupon management page of the Stripe dashboard.
 
-    ``object_id`` is the ``coupon`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the coupon's id (``SUMMER25``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1177,7 +1203,7 @@ class StripeListCouponsOperator(_CatalogOperator):
 
     Returns a list of your coupons.
 
-    ``stripe_params`` Stripe accepts: created.
+    ``stripe_params`` accepted (the pinned SDK's): created.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1191,7 +1217,7 @@ class StripeListNewCouponsOperator(_StripeListNewOperator):
     List the coupons created in the run's window.
 
     See StripeListNewObjectsOperator for the window, lookback and record file.
-    Filters Stripe accepts: none.
+    Filters accepted (the pinned SDK's, checked before any request): none.
     """
 
     resource_name = "coupons"
@@ -1204,8 +1230,9 @@ class StripeCreatePromotionCodeOperator(_CatalogOperator):
 
     A promotion code points to a coupon.
 
-    ``stripe_params`` Stripe accepts: active, code, customer, expires_at, max_redemptions, metadata,
-    restrictions.
+    ``stripe_params`` accepted (the pinned SDK's): active, code, customer, customer_account, expires_at,
+    max_redemptions, metadata, promotion, restrictions.
+    Required: promotion.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1218,8 +1245,8 @@ class StripeRetrievePromotionCodeOperator(_CatalogOperator):
 
     Retrieves the promotion code with the given ID.
 
-    ``object_id`` is the ``promotion_code`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the promotion code's id (``promo_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1232,8 +1259,8 @@ class StripeUpdatePromotionCodeOperator(_CatalogOperator):
 
     Updates the specified promotion code by setting the values of the parameters passed.
 
-    ``object_id`` is the ``promotion_code`` in the path.
-    ``stripe_params`` Stripe accepts: active, metadata, restrictions.
+    ``object_id``: the promotion code's id (``promo_123``).
+    ``stripe_params`` accepted (the pinned SDK's): active, metadata, restrictions.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1246,7 +1273,7 @@ class StripeListPromotionCodesOperator(_CatalogOperator):
 
     Returns a list of your promotion codes.
 
-    ``stripe_params`` Stripe accepts: active, code, coupon, created, customer.
+    ``stripe_params`` accepted (the pinned SDK's): active, code, coupon, created, customer, customer_account.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1260,7 +1287,8 @@ class StripeListNewPromotionCodesOperator(_StripeListNewOperator):
     List the promotion codes created in the run's window.
 
     See StripeListNewObjectsOperator for the window, lookback and record file.
-    Filters Stripe accepts: active, code, coupon, customer.
+    Filters accepted (the pinned SDK's, checked before any request): active, code, coupon, customer,
+    customer_account.
     """
 
     resource_name = "promotion_codes"
@@ -1273,8 +1301,8 @@ class StripeRetrieveDisputeOperator(_CatalogOperator):
 
     Retrieves the dispute with the given ID.
 
-    ``object_id`` is the ``dispute`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the dispute's id (``dp_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1287,8 +1315,8 @@ class StripeUpdateDisputeOperator(_CatalogOperator):
 
     When you get a dispute, contacting your customer is always the best first step.
 
-    ``object_id`` is the ``dispute`` in the path.
-    ``stripe_params`` Stripe accepts: evidence, metadata, submit.
+    ``object_id``: the dispute's id (``dp_123``).
+    ``stripe_params`` accepted (the pinned SDK's): evidence, intended_submission_method, metadata, submit.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1301,7 +1329,7 @@ class StripeListDisputesOperator(_CatalogOperator):
 
     Returns a list of your disputes.
 
-    ``stripe_params`` Stripe accepts: charge, created, payment_intent.
+    ``stripe_params`` accepted (the pinned SDK's): charge, created, payment_intent.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1315,7 +1343,7 @@ class StripeListNewDisputesOperator(_StripeListNewOperator):
     List the disputes created in the run's window.
 
     See StripeListNewObjectsOperator for the window, lookback and record file.
-    Filters Stripe accepts: charge, payment_intent.
+    Filters accepted (the pinned SDK's, checked before any request): charge, payment_intent.
     """
 
     resource_name = "disputes"
@@ -1329,8 +1357,8 @@ class StripeCloseDisputeOperator(_CatalogOperator):
     Closing the dispute for a charge indicates that you do not have any evidence to submit and are essentially
     dismissing the dispute, acknowledging it as lost.
 
-    ``object_id`` is the ``dispute`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the dispute's id (``dp_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1343,8 +1371,8 @@ class StripeCreatePayoutOperator(_CatalogOperator):
 
     To send funds to your own bank account, you create a new payout object.
 
-    ``stripe_params`` Stripe accepts: amount, currency, description, destination, metadata, method,
-    source_type, statement_descriptor.
+    ``stripe_params`` accepted (the pinned SDK's): amount, currency, description, destination, metadata,
+    method, payout_method, source_type, statement_descriptor.
     Required: amount, currency.
     See StripeMethodOperator for the other arguments.
     """
@@ -1358,8 +1386,8 @@ class StripeRetrievePayoutOperator(_CatalogOperator):
 
     Retrieves the details of an existing payout.
 
-    ``object_id`` is the ``payout`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the payout's id (``po_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1372,8 +1400,8 @@ class StripeUpdatePayoutOperator(_CatalogOperator):
 
     Updates the specified payout by setting the values of the parameters passed.
 
-    ``object_id`` is the ``payout`` in the path.
-    ``stripe_params`` Stripe accepts: metadata.
+    ``object_id``: the payout's id (``po_123``).
+    ``stripe_params`` accepted (the pinned SDK's): metadata.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1386,7 +1414,7 @@ class StripeListPayoutsOperator(_CatalogOperator):
 
     Returns a list of existing payouts sent to third-party bank accounts or that Stripe has sent you.
 
-    ``stripe_params`` Stripe accepts: arrival_date, created, destination, status.
+    ``stripe_params`` accepted (the pinned SDK's): arrival_date, created, destination, status.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1400,7 +1428,7 @@ class StripeListNewPayoutsOperator(_StripeListNewOperator):
     List the payouts created in the run's window.
 
     See StripeListNewObjectsOperator for the window, lookback and record file.
-    Filters Stripe accepts: arrival_date, destination, status.
+    Filters accepted (the pinned SDK's, checked before any request): arrival_date, destination, status.
     """
 
     resource_name = "payouts"
@@ -1413,8 +1441,8 @@ class StripeCancelPayoutOperator(_CatalogOperator):
 
     A previously created payout can be canceled if it has not yet been paid out.
 
-    ``object_id`` is the ``payout`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the payout's id (``po_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1423,12 +1451,13 @@ class StripeCancelPayoutOperator(_CatalogOperator):
 
 class StripeRetrieveBalanceTransactionOperator(_CatalogOperator):
     """
-    Retrieve Balance Transaction: ``balance_transactions.retrieve`` (GET ``/v1/balance_transactions/{id}``).
+    Retrieve Balance Transaction: ``balance_transactions.retrieve`` (GET
+    ``/v1/balance_transactions/{balance_transaction}``).
 
     Retrieves the balance transaction with the given ID.
 
-    ``object_id`` is the ``id`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the balance transaction's id (``txn_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1442,7 +1471,7 @@ class StripeListBalanceTransactionsOperator(_CatalogOperator):
     Returns a list of transactions that have contributed to the Stripe account balance (e.g., charges,
     transfers, and so forth).
 
-    ``stripe_params`` Stripe accepts: created, currency, payout, source, type.
+    ``stripe_params`` accepted (the pinned SDK's): created, currency, payout, source, type.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1455,7 +1484,7 @@ class StripeRetrieveBalanceOperator(_CatalogOperator):
 
     Retrieves the current account balance, based on the authentication that was used to make the request.
 
-    ``stripe_params`` Stripe accepts: none.
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1464,12 +1493,12 @@ class StripeRetrieveBalanceOperator(_CatalogOperator):
 
 class StripeRetrieveEventOperator(_CatalogOperator):
     """
-    Retrieve Event: ``events.retrieve`` (GET ``/v1/events/{id}``).
+    Retrieve Event: ``events.retrieve`` (GET ``/v1/events/{event}``).
 
     Retrieves the details of an event.
 
-    ``object_id`` is the ``id`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the event's id (``evt_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1482,7 +1511,7 @@ class StripeListEventsOperator(_CatalogOperator):
 
     List events, going back up to 30 days.
 
-    ``stripe_params`` Stripe accepts: created, delivery_success, type, types.
+    ``stripe_params`` accepted (the pinned SDK's): created, delivery_success, type, types.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1496,7 +1525,7 @@ class StripeListNewEventsOperator(_StripeListNewOperator):
     List the events created in the run's window.
 
     See StripeListNewObjectsOperator for the window, lookback and record file.
-    Filters Stripe accepts: delivery_success, type, types.
+    Filters accepted (the pinned SDK's, checked before any request): delivery_success, type, types.
     """
 
     resource_name = "events"
@@ -1509,13 +1538,16 @@ class StripeCreateCheckoutSessionOperator(_CatalogOperator):
 
     Creates a Session object.
 
-    ``stripe_params`` Stripe accepts: after_expiration, allow_promotion_codes, automatic_tax,
-    billing_address_collection, cancel_url, client_reference_id, consent_collection, currency, custom_fields,
-    custom_text, customer, customer_creation, customer_email, customer_update, discounts, expires_at,
-    invoice_creation, line_items, locale, metadata, mode, payment_intent_data, payment_method_collection,
-    payment_method_options, phone_number_collection, setup_intent_data, shipping_address_collection,
-    shipping_options, submit_type, subscription_data, success_url, tax_id_collection.
-    Required: success_url.
+    ``stripe_params`` accepted (the pinned SDK's): adaptive_pricing, after_expiration, allow_promotion_codes,
+    allowed_payment_method_types, automatic_tax, billing_address_collection, branding_settings, cancel_url,
+    client_reference_id, consent_collection, currency, custom_fields, custom_text, customer, customer_account,
+    customer_creation, customer_email, customer_update, discounts, excluded_payment_method_types, expires_at,
+    integration_identifier, invoice_creation, line_items, locale, managed_payments, metadata, mode,
+    name_collection, optional_items, origin_context, payment_intent_data, payment_method_collection,
+    payment_method_configuration, payment_method_data, payment_method_options, permissions,
+    phone_number_collection, redirect_on_completion, return_url, saved_payment_method_options,
+    setup_intent_data, shipping_address_collection, shipping_options, submit_type, subscription_data,
+    success_url, tax_id_collection, ui_mode, wallet_options.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1524,16 +1556,32 @@ class StripeCreateCheckoutSessionOperator(_CatalogOperator):
 
 class StripeRetrieveCheckoutSessionOperator(_CatalogOperator):
     """
-    Retrieve Checkout Session: ``checkout_sessions.retrieve`` (GET ``/v1/checkout/sessions/{session}``).
+    Retrieve Checkout Session: ``checkout_sessions.retrieve`` (GET
+    ``/v1/checkout/sessions/{checkout_session}``).
 
     Retrieves a Session object.
 
-    ``object_id`` is the ``session`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the checkout session's id (``cs_test_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
     catalog_method = "checkout_sessions.retrieve"
+
+
+class StripeUpdateCheckoutSessionOperator(_CatalogOperator):
+    """
+    Update Checkout Session: ``checkout_sessions.update`` (POST ``/v1/checkout/sessions/{checkout_session}``).
+
+    Updates a Checkout Session object.
+
+    ``object_id``: the checkout session's id (``cs_test_123``).
+    ``stripe_params`` accepted (the pinned SDK's): collected_information, line_items, metadata,
+    payment_intent_data, shipping_options.
+    See StripeMethodOperator for the other arguments.
+    """
+
+    catalog_method = "checkout_sessions.update"
 
 
 class StripeListCheckoutSessionsOperator(_CatalogOperator):
@@ -1542,22 +1590,39 @@ class StripeListCheckoutSessionsOperator(_CatalogOperator):
 
     Returns a list of Checkout Sessions.
 
-    ``stripe_params`` Stripe accepts: customer, customer_details, payment_intent, payment_link, subscription.
+    ``stripe_params`` accepted (the pinned SDK's): created, customer, customer_account, customer_details,
+    payment_intent, payment_link, status, subscription.
     See StripeMethodOperator for the other arguments.
     """
 
     catalog_method = "checkout_sessions.list"
 
 
+class StripeListNewCheckoutSessionsOperator(_StripeListNewOperator):
+    """
+    List New Checkout Sessions: ``checkout_sessions.list_new`` (GET ``/v1/checkout/sessions``).
+
+    List the checkout sessions created in the run's window.
+
+    See StripeListNewObjectsOperator for the window, lookback and record file.
+    Filters accepted (the pinned SDK's, checked before any request): customer, customer_account,
+    customer_details, payment_intent, payment_link, status, subscription.
+    """
+
+    resource_name = "checkout_sessions"
+    catalog_method = "checkout_sessions.list_new"
+
+
 class StripeExpireCheckoutSessionOperator(_CatalogOperator):
     """
-    Expire Checkout Session: ``checkout_sessions.expire`` (POST ``/v1/checkout/sessions/{session}/expire``).
+    Expire Checkout Session: ``checkout_sessions.expire`` (POST
+    ``/v1/checkout/sessions/{checkout_session}/expire``).
 
     A Session can be expired when it is in one of these statuses: open After it expires, a customer can’t
     complete a Session and customers loading the Session see a message saying the Session is expired.
 
-    ``object_id`` is the ``session`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the checkout session's id (``cs_test_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1570,8 +1635,8 @@ class StripeCreateCreditNoteOperator(_CatalogOperator):
 
     Issue a credit note to adjust the amount of a finalized invoice.
 
-    ``stripe_params`` Stripe accepts: amount, credit_amount, invoice, lines, memo, metadata,
-    out_of_band_amount, reason, refund_amount, shipping_cost.
+    ``stripe_params`` accepted (the pinned SDK's): amount, credit_amount, effective_at, email_type, invoice,
+    lines, memo, metadata, out_of_band_amount, reason, refund_amount, refunds, shipping_cost.
     Required: invoice.
     See StripeMethodOperator for the other arguments.
     """
@@ -1581,12 +1646,12 @@ class StripeCreateCreditNoteOperator(_CatalogOperator):
 
 class StripeRetrieveCreditNoteOperator(_CatalogOperator):
     """
-    Retrieve Credit Note: ``credit_notes.retrieve`` (GET ``/v1/credit_notes/{id}``).
+    Retrieve Credit Note: ``credit_notes.retrieve`` (GET ``/v1/credit_notes/{credit_note}``).
 
     Retrieves the credit note object with the given identifier.
 
-    ``object_id`` is the ``id`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the credit note's id (``cn_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1595,12 +1660,12 @@ class StripeRetrieveCreditNoteOperator(_CatalogOperator):
 
 class StripeUpdateCreditNoteOperator(_CatalogOperator):
     """
-    Update Credit Note: ``credit_notes.update`` (POST ``/v1/credit_notes/{id}``).
+    Update Credit Note: ``credit_notes.update`` (POST ``/v1/credit_notes/{credit_note}``).
 
     Updates an existing credit note.
 
-    ``object_id`` is the ``id`` in the path.
-    ``stripe_params`` Stripe accepts: memo, metadata.
+    ``object_id``: the credit note's id (``cn_123``).
+    ``stripe_params`` accepted (the pinned SDK's): memo, metadata.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1613,21 +1678,35 @@ class StripeListCreditNotesOperator(_CatalogOperator):
 
     Returns a list of credit notes.
 
-    ``stripe_params`` Stripe accepts: customer, invoice.
+    ``stripe_params`` accepted (the pinned SDK's): created, customer, customer_account, invoice.
     See StripeMethodOperator for the other arguments.
     """
 
     catalog_method = "credit_notes.list"
 
 
+class StripeListNewCreditNotesOperator(_StripeListNewOperator):
+    """
+    List New Credit Notes: ``credit_notes.list_new`` (GET ``/v1/credit_notes``).
+
+    List the credit notes created in the run's window.
+
+    See StripeListNewObjectsOperator for the window, lookback and record file.
+    Filters accepted (the pinned SDK's, checked before any request): customer, customer_account, invoice.
+    """
+
+    resource_name = "credit_notes"
+    catalog_method = "credit_notes.list_new"
+
+
 class StripeVoidCreditNoteOperator(_CatalogOperator):
     """
-    Void Credit Note: ``credit_notes.void`` (POST ``/v1/credit_notes/{id}/void``).
+    Void Credit Note: ``credit_notes.void`` (POST ``/v1/credit_notes/{credit_note}/void``).
 
     Marks a credit note as void.
 
-    ``object_id`` is the ``id`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the credit note's id (``cn_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1640,8 +1719,8 @@ class StripeCreateTaxRateOperator(_CatalogOperator):
 
     Creates a new tax rate.
 
-    ``stripe_params`` Stripe accepts: active, country, description, display_name, inclusive, jurisdiction,
-    metadata, percentage, state, tax_type.
+    ``stripe_params`` accepted (the pinned SDK's): active, country, description, display_name, inclusive,
+    jurisdiction, metadata, percentage, state, tax_type.
     Required: display_name, inclusive, percentage.
     See StripeMethodOperator for the other arguments.
     """
@@ -1655,8 +1734,8 @@ class StripeRetrieveTaxRateOperator(_CatalogOperator):
 
     Retrieves a tax rate with the given ID
 
-    ``object_id`` is the ``tax_rate`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the tax rate's id (``txr_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1669,9 +1748,9 @@ class StripeUpdateTaxRateOperator(_CatalogOperator):
 
     Updates an existing tax rate.
 
-    ``object_id`` is the ``tax_rate`` in the path.
-    ``stripe_params`` Stripe accepts: active, country, description, display_name, jurisdiction, metadata,
-    state, tax_type.
+    ``object_id``: the tax rate's id (``txr_123``).
+    ``stripe_params`` accepted (the pinned SDK's): active, country, description, display_name, jurisdiction,
+    metadata, state, tax_type.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1684,7 +1763,7 @@ class StripeListTaxRatesOperator(_CatalogOperator):
 
     Returns a list of your tax rates.
 
-    ``stripe_params`` Stripe accepts: active, created, inclusive.
+    ``stripe_params`` accepted (the pinned SDK's): active, created, inclusive.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1698,7 +1777,7 @@ class StripeListNewTaxRatesOperator(_StripeListNewOperator):
     List the tax rates created in the run's window.
 
     See StripeListNewObjectsOperator for the window, lookback and record file.
-    Filters Stripe accepts: active, inclusive.
+    Filters accepted (the pinned SDK's, checked before any request): active, inclusive.
     """
 
     resource_name = "tax_rates"
@@ -1711,7 +1790,7 @@ class StripeCreateTransferOperator(_CatalogOperator):
 
     To send funds from your Stripe account to a connected account, you create a new transfer object.
 
-    ``stripe_params`` Stripe accepts: amount, currency, description, destination, metadata,
+    ``stripe_params`` accepted (the pinned SDK's): amount, currency, description, destination, metadata,
     source_transaction, source_type, transfer_group.
     Required: currency, destination.
     See StripeMethodOperator for the other arguments.
@@ -1726,8 +1805,8 @@ class StripeRetrieveTransferOperator(_CatalogOperator):
 
     Retrieves the details of an existing transfer.
 
-    ``object_id`` is the ``transfer`` in the path.
-    ``stripe_params`` Stripe accepts: none.
+    ``object_id``: the transfer's id (``tr_123``).
+    ``stripe_params`` accepted (the pinned SDK's): none.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1740,8 +1819,8 @@ class StripeUpdateTransferOperator(_CatalogOperator):
 
     Updates the specified transfer by setting the values of the parameters passed.
 
-    ``object_id`` is the ``transfer`` in the path.
-    ``stripe_params`` Stripe accepts: description, metadata.
+    ``object_id``: the transfer's id (``tr_123``).
+    ``stripe_params`` accepted (the pinned SDK's): description, metadata.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1754,7 +1833,7 @@ class StripeListTransfersOperator(_CatalogOperator):
 
     Returns a list of existing transfers sent to connected accounts.
 
-    ``stripe_params`` Stripe accepts: created, destination, transfer_group.
+    ``stripe_params`` accepted (the pinned SDK's): created, destination, transfer_group.
     See StripeMethodOperator for the other arguments.
     """
 
@@ -1768,7 +1847,7 @@ class StripeListNewTransfersOperator(_StripeListNewOperator):
     List the transfers created in the run's window.
 
     See StripeListNewObjectsOperator for the window, lookback and record file.
-    Filters Stripe accepts: destination, transfer_group.
+    Filters accepted (the pinned SDK's, checked before any request): destination, transfer_group.
     """
 
     resource_name = "transfers"

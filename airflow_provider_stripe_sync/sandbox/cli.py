@@ -22,6 +22,31 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def startup_note(args: argparse.Namespace) -> str | None:
+    """
+    What to know about the clock when serving the demo data (printed to stderr at start-up).
+
+    The demo data is dated (the 30 days to ``DEFAULT_DEMO["end"]``) and the clock runs in real time
+    unless ``--clock`` sets it, so windows over the demo data soon fall outside Stripe's 30-day event
+    retention, and List Updated operators refuse them.
+    """
+    if args.seed != "demo" or args.clock is not None:
+        return None
+    end = DEFAULT_DEMO["end"]
+    start = end - DEFAULT_DEMO["days"] * 86400
+    return (
+        f"Demo data spans {_day(start)} to {_day(end)} (UTC); the sandbox clock is real time, so List "
+        "Updated windows over it fail the 30-day event retention check. Start with "
+        f'--clock {end} ({_day(end)}T00:00:00Z), or POST /_sandbox/clock {{"now": {end}}}.'
+    )
+
+
+def _day(epoch: int) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the sandbox until interrupted."""
     import uvicorn
@@ -42,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"http://{host}:{port}", flush=True)
+    note = startup_note(args)
+    if note:
+        # stderr: the first line of stdout is the URL, which scripts read.
+        print(note, file=sys.stderr, flush=True)
     config = uvicorn.Config(
         sandbox.app, log_level="warning", access_log=False, lifespan="off", date_header=False
     )

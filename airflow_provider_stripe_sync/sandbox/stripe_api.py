@@ -571,6 +571,22 @@ def _cancel(ctx: Ctx) -> Any:
 
 ID = r"([^/]+)"
 
+#: Stripe's search endpoints the sandbox does not serve (only customer search is).
+UNSERVED_SEARCH = re.compile(
+    r"^/v1/(subscriptions|charges|payment_intents|invoices|products|prices)/search/?$"
+)
+
+
+def search_not_served(resource: str) -> StripeError:
+    """A clear 404 for a Stripe search the sandbox does not serve (not "unknown parameter: query")."""
+    return StripeError(
+        404,
+        f"The sandbox serves search for customers only (GET /v1/customers/search); GET "
+        f"/v1/{resource}/search is Stripe's but not served here. List /v1/{resource} with its filters "
+        "instead, or use Stripe's test mode.",
+    )
+
+
 #: (method, path regex, operation key, handler)
 ROUTES: list[tuple[str, str, str, Handler]] = [
     ("GET", r"/v1/customers", "/v1/customers", list_customers),
@@ -699,6 +715,19 @@ ROUTES: list[tuple[str, str, str, Handler]] = [
     ("POST", r"/v1/coupons/" + ID, "/v1/coupons/{coupon}", _update("coupons", billing.update_coupon)),
     ("DELETE", r"/v1/coupons/" + ID, "/v1/coupons/{coupon}", _delete("coupons", "coupon.deleted")),
     ("GET", r"/v1/subscription_items", "/v1/subscription_items", list_subscription_items),
+    ("POST", r"/v1/subscription_items", "/v1/subscription_items", _create(res.create_subscription_item)),
+    (
+        "POST",
+        r"/v1/subscription_items/" + ID,
+        "/v1/subscription_items/{item}",
+        _update("subscription_items", res.update_subscription_item),
+    ),
+    (
+        "DELETE",
+        r"/v1/subscription_items/" + ID,
+        "/v1/subscription_items/{item}",
+        _update("subscription_items", res.delete_subscription_item),
+    ),
     (
         "GET",
         r"/v1/subscription_items/" + ID,
@@ -795,6 +824,10 @@ class StripeApi:
 
     def _dispatch(self, req: SandboxRequest, livemode: bool) -> ApiResponse:
         """Route, validate, apply idempotency and run the handler."""
+        unserved = UNSERVED_SEARCH.match(req.path) if req.method == "GET" else None
+        if unserved:
+            # Else the retrieve route would take "search" for an id and refuse the query parameter.
+            raise search_not_served(unserved.group(1))
         found = match_route(req.method, req.path)
         if found is None:
             raise StripeError(

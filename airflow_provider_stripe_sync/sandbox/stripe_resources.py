@@ -754,6 +754,87 @@ def _subscription_item(
     return item
 
 
+def _changing_items(store: StripeAccountStore, sub_id: str) -> dict[str, Any]:
+    sub = store.get("subscriptions", sub_id, param="subscription", status=400)
+    if sub["status"] == "canceled":
+        raise StripeError(400, f"The subscription {sub_id} is canceled: its items cannot change.")
+    return sub
+
+
+def _items_changed(store: StripeAccountStore, sub: dict[str, Any], before: dict[str, Any]) -> None:
+    """Refresh the subscription's item list and emit ``customer.subscription.updated``."""
+    data = [item for item in sub["items"]["data"] if item["id"] in store.objects["subscription_items"]]
+    sub["items"] = {**sub["items"], "data": data, "total_count": len(data)}
+    store.emit("customer.subscription.updated", sub, previous={"items": before})
+
+
+def create_subscription_item(
+    store: StripeAccountStore,
+    params: dict[str, Any],
+    created: int | None = None,
+    obj_id: str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Add a price to a subscription; the subscription's change is a ``customer.subscription.updated``."""
+    sub = _changing_items(store, _require(params, "subscription"))
+    price_id = _require(params, "price")
+    price = store.get("prices", price_id, param="price", status=400)
+    if price["currency"] != sub["currency"]:
+        raise StripeError(400, "All prices on a subscription must have the same `currency`.", param="price")
+    if any(item["price"]["id"] == price_id for item in sub["items"]["data"]):
+        raise StripeError(
+            400,
+            "Cannot add multiple subscription items with the same plan: "
+            f"{price_id}. Update the quantity of the existing item instead.",
+            param="price",
+        )
+    before = copy.deepcopy(sub["items"])
+    period = (sub["current_period_start"], sub["current_period_end"])
+    spec = {"price": price_id, "quantity": params.get("quantity", 1), "metadata": params.get("metadata")}
+    item = _subscription_item(store, sub, spec, 0, period)
+    item["created"] = int(created) if created is not None else store.now
+    sub["items"]["data"].append(item)
+    _items_changed(store, sub, before)
+    return item
+
+
+def update_subscription_item(
+    store: StripeAccountStore, item: dict[str, Any], params: dict[str, Any]
+) -> dict[str, Any]:
+    """Change an item's quantity, metadata or price; emits the subscription's update."""
+    sub = _changing_items(store, item["subscription"])
+    before = copy.deepcopy(sub["items"])
+    if params.get("price") not in (None, "") and params["price"] != item["price"]["id"]:
+        price = store.get("prices", params["price"], param="price", status=400)
+        item.update({"price": copy.deepcopy(price), "plan": plan_from_price(price)})
+    if params.get("quantity") not in (None, ""):
+        item["quantity"] = to_int(params["quantity"], "quantity")
+    if "metadata" in params:
+        item["metadata"] = merge_metadata(item.get("metadata"), params["metadata"])
+    if item != next(old for old in before["data"] if old["id"] == item["id"]):
+        _items_changed(store, sub, before)
+    return item
+
+
+def delete_subscription_item(
+    store: StripeAccountStore, item: dict[str, Any], params: dict[str, Any]
+) -> dict[str, Any]:
+    """Remove an item (never the last one: cancel the subscription instead)."""
+    sub = _changing_items(store, item["subscription"])
+    if len(sub["items"]["data"]) <= 1:
+        raise StripeError(
+            400,
+            "A subscription must have at least one active plan. To cancel a subscription, please use the "
+            "cancel API endpoint on /v1/subscriptions.",
+        )
+    before = copy.deepcopy(sub["items"])
+    store.objects["subscription_items"].pop(item["id"], None)
+    stub = {"id": item["id"], "object": "subscription_item", "deleted": True}
+    store.deleted[item["id"]] = stub
+    _items_changed(store, sub, before)
+    return stub
+
+
 def create_subscription(
     store: StripeAccountStore,
     params: dict[str, Any],

@@ -513,3 +513,245 @@ def test_subscription_items_and_tax_rates(sandbox, tmp_path):
         if e["type"].startswith("tax")
     ]
     assert sorted(events) == ["tax_rate.created", "tax_rate.updated"]
+
+
+def test_two_runs_of_one_list_task_keep_two_files(sandbox, tmp_path):
+    sandbox.seed(
+        stripe={
+            "customers": [
+                {"id": "cus_oct30", "email": "oct30@example.com", "created": B},
+                {"id": "cus_oct31", "email": "oct31@example.com", "created": B + 86400},
+            ]
+        }
+    )
+    runs = []
+    for run_id, email in (
+        ("scheduled__2026-10-30T00:00:00+00:00", "oct30@example.com"),
+        ("scheduled__2026-10-31T00:00:00+00:00", "oct31@example.com"),
+    ):
+        listed, _ = run(
+            StripeListCustomersOperator(task_id="customers", stripe_params={"email": email}),
+            tmp_path,
+            run_id=run_id,
+        )
+        runs.append(listed)
+    first, second = runs
+    folder = f"file://{tmp_path}/records/test_dag/customers"
+    assert first["uri"] == f"{folder}/platform__customers.list__scheduled__2026-10-30T00_00_00_00_00.jsonl"
+    assert second["uri"] == f"{folder}/platform__customers.list__scheduled__2026-10-31T00_00_00_00_00.jsonl"
+    # The first run's XCom still points at the first run's records.
+    assert [c["id"] for c in read_records(first["uri"])] == ["cus_oct30"]
+    assert [c["id"] for c in read_records(second["uri"])] == ["cus_oct31"]
+    # A mapped task's runs are folders of their own.
+    mapped, _ = run(
+        StripeListCustomersOperator(task_id="customers", stripe_params={"email": "oct31@example.com"}),
+        tmp_path,
+        run_id="manual__1",
+        map_index=2,
+    )
+    assert mapped["uri"] == f"{folder}/map-2/platform__customers.list__manual__1.jsonl"
+    assert [c["id"] for c in read_records(mapped["uri"])] == ["cus_oct31"]
+
+
+PINNED = "stripe-python 16.1.0 (API version 2026-10-28.endive)"
+
+
+def test_list_new_filters_the_list_does_not_take_fail_before_any_request(sandbox, tmp_path):
+    from airflow_provider_stripe_sync.operators.stripe_methods import StripeListNewRefundsOperator
+
+    sandbox.clear_requests()
+    operator = StripeListNewRefundsOperator(task_id="n", filters={"status": "succeeded", "charge": "ch_1"})
+    with pytest.raises(ValueError) as caught:
+        run(operator, tmp_path, interval=(B, B + HOUR))
+    assert str(caught.value) == (
+        f"filters of refunds.list_new has status, which {PINNED} does not know for refunds.list_new. "
+        "It accepts: charge, payment_intent."
+    )
+    assert [r for r in sandbox.requests() if r["path"].startswith("/v1/")] == []
+    # An accepted filter runs.
+    listed, _ = run(
+        StripeListNewRefundsOperator(task_id="n", filters={"charge": "ch_1"}),
+        tmp_path,
+        interval=(B, B + HOUR),
+    )
+    assert listed["count"] == 0
+
+
+def test_business_key_create_operators_refuse_unknown_parameters_before_any_request(sandbox):
+    sandbox.clear_requests()
+    customer = StripeCreateCustomerOperator(
+        task_id="c",
+        stripe_params={"email": "ada@example.com", "colour": "red", "metadata": {"signup_id": "s1"}},
+    )
+    with pytest.raises(ValueError) as caught:
+        run(customer)
+    assert str(caught.value).startswith(
+        f"stripe_params of customers.create has colour, which {PINNED} does not know for customers.create. "
+        "It accepts: address, balance, business_name,"
+    )
+    subscription = StripeCreateSubscriptionOperator(
+        task_id="s",
+        stripe_params={"customer": "cus_1", "items": [{"price": "price_1"}], "coupon": "SUMMER25"},
+    )
+    with pytest.raises(ValueError) as caught:
+        run(subscription)
+    assert str(caught.value).startswith(
+        f"stripe_params of subscriptions.create has coupon, which {PINNED} does not know for "
+        'subscriptions.create; replaced at that version: coupon (use discounts=[{"coupon": "..."}]). It accepts:'
+    )
+    assert [r for r in sandbox.requests() if r["path"].startswith("/v1/")] == []
+
+
+def test_business_key_create_operators_refuse_text_where_the_sdk_wants_a_hash_or_a_list(sandbox):
+    sandbox.clear_requests()
+    with pytest.raises(TypeError) as caught:
+        run(StripeCreateCustomerOperator(task_id="c", stripe_params={"email": "a@b.c", "metadata": "{}"}))
+    assert str(caught.value).startswith(
+        "stripe_params['metadata'] of customers.create must be a dict (hash) or \"\" to unset it, got str '{}'."
+    )
+    with pytest.raises(TypeError) as caught:
+        run(
+            StripeCreateCustomerOperator(
+                task_id="c", stripe_params={"email": "a@b.c"}, idempotency_scope="su_123"
+            )
+        )
+    assert str(caught.value).startswith(
+        "idempotency_scope must be a list of values, such as ['su_123'], got str 'su_123'."
+    )
+    assert [r for r in sandbox.requests() if r["path"].startswith("/v1/")] == []
+
+
+def test_the_readme_list_expand_example_runs_on_invoice_items(sandbox, tmp_path):
+    from airflow_provider_stripe_sync.operators.stripe_methods import (
+        StripeCreateInvoiceOperator,
+        StripeListInvoiceItemsOperator,
+    )
+
+    sandbox.seed(
+        stripe={
+            "customers": [
+                {"id": "cus_exp", "email": "exp@example.com", "default_source": "card_exp", "created": B}
+            ],
+            "invoiceitems": [{"customer": "cus_exp", "amount": 700, "currency": "usd", "created": B}],
+        }
+    )
+    invoice, _ = run(
+        StripeCreateInvoiceOperator(
+            task_id="inv", stripe_params={"customer": "cus_exp", "pending_invoice_items_behavior": "include"}
+        )
+    )
+    listed, _ = run(
+        StripeListInvoiceItemsOperator(
+            task_id="items",
+            stripe_params={"customer": "cus_exp"},
+            expand=["invoice.customer.default_source"],  # the README's example, exactly
+        ),
+        tmp_path,
+    )
+    (item,) = read_records(listed["uri"])
+    assert (item["invoice"]["id"], item["invoice"]["customer"]["id"]) == (invoice["id"], "cus_exp")
+    assert item["invoice"]["customer"]["default_source"] == "card_exp"  # the sandbox keeps no cards
+    request = [r for r in sandbox.requests() if r["path"] == "/v1/invoiceitems"][-1]
+    assert request["query"]["expand"] == ["data.invoice.customer.default_source"]
+    # One level deeper is refused before any request.
+    sandbox.clear_requests()
+    with pytest.raises(
+        ValueError, match=r"'data.invoice.customer.default_source.x' is 5 levels deep; Stripe "
+    ):
+        run(
+            StripeListInvoiceItemsOperator(task_id="deep", expand=["invoice.customer.default_source.x"]),
+            tmp_path,
+        )
+    assert [r for r in sandbox.requests() if r["path"].startswith("/v1/")] == []
+
+
+def test_the_sandbox_says_only_customer_search_is_served(sandbox, tmp_path):
+    from airflow_provider_stripe_sync.exceptions import StripeRequestError
+    from airflow_provider_stripe_sync.operators.stripe_methods import StripeSearchChargesOperator
+
+    with pytest.raises(StripeRequestError) as caught:
+        run(StripeSearchChargesOperator(task_id="s", stripe_params={"query": "amount>100"}), tmp_path)
+    assert caught.value.http_status == 404
+    assert (
+        "The sandbox serves search for customers only (GET /v1/customers/search); GET /v1/charges/search "
+        "is Stripe's but not served here. List /v1/charges with its filters instead, or use Stripe's test "
+        "mode." in str(caught.value)
+    )
+    assert "unknown parameter" not in str(caught.value)
+
+
+def test_subscription_items_are_created_updated_and_deleted_each_with_its_event(sandbox, tmp_path):
+    from airflow_provider_stripe_sync.operators.stripe_methods import (
+        StripeCreateSubscriptionItemOperator,
+        StripeDeleteSubscriptionItemOperator,
+        StripeListSubscriptionItemsOperator,
+        StripeRetrieveSubscriptionOperator,
+        StripeUpdateSubscriptionItemOperator,
+    )
+
+    product, _ = run(StripeCreateProductOperator(task_id="p", stripe_params={"name": "Seats"}))
+    prices = []
+    for amount in (1000, 300):
+        price, _ = run(
+            StripeCreatePriceOperator(
+                task_id=f"price{amount}",
+                stripe_params={
+                    "product": product["id"],
+                    "currency": "usd",
+                    "unit_amount": amount,
+                    "recurring": {"interval": "month"},
+                },
+            )
+        )
+        prices.append(price["id"])
+    customer, _ = run(StripeCreateCustomerOperator(task_id="c", stripe_params={"email": "si@example.com"}))
+    subscription, _ = run(
+        StripeCreateSubscriptionOperator(
+            task_id="s", stripe_params={"customer": customer["id"], "items": [{"price": prices[0]}]}
+        )
+    )
+    added, _ = run(
+        StripeCreateSubscriptionItemOperator(
+            task_id="add",
+            stripe_params={"subscription": subscription["id"], "price": prices[1], "quantity": 2},
+        )
+    )
+    assert (added["object"], added["subscription"], added["price"]["id"], added["quantity"]) == (
+        "subscription_item",
+        subscription["id"],
+        prices[1],
+        2,
+    )
+    updated, _ = run(
+        StripeUpdateSubscriptionItemOperator(
+            task_id="upd", object_id=added["id"], stripe_params={"quantity": 5}
+        )
+    )
+    assert updated["quantity"] == 5
+    listed, _ = run(
+        StripeListSubscriptionItemsOperator(
+            task_id="items", stripe_params={"subscription": subscription["id"]}
+        ),
+        tmp_path,
+    )
+    assert sorted((i["price"]["id"], i["quantity"]) for i in read_records(listed["uri"])) == sorted(
+        [(prices[0], 1), (prices[1], 5)]
+    )
+    deleted, _ = run(StripeDeleteSubscriptionItemOperator(task_id="del", object_id=added["id"]))
+    assert deleted == {"id": added["id"], "object": "subscription_item", "deleted": True}
+    now, _ = run(StripeRetrieveSubscriptionOperator(task_id="r", object_id=subscription["id"]))
+    assert [i["price"]["id"] for i in now["items"]["data"]] == [prices[0]]
+    # Each change is the subscription's update event, holding its items as they were before.
+    events = [
+        e
+        for e in sandbox.state(resources=["events"])["stripe"]["events"]
+        if e["type"] == "customer.subscription.updated"
+    ]
+    before_counts = sorted(len(e["data"]["previous_attributes"]["items"]["data"]) for e in events)
+    assert before_counts == [1, 2, 2]
+    # The last item cannot be deleted: the subscription is canceled instead.
+    from airflow_provider_stripe_sync.exceptions import StripeRequestError
+
+    last = now["items"]["data"][0]["id"]
+    with pytest.raises(StripeRequestError, match="A subscription must have at least one active plan"):
+        run(StripeDeleteSubscriptionItemOperator(task_id="del_last", object_id=last))

@@ -61,3 +61,22 @@ def test_push_sets_the_link_and_xcom():
     assert link.name == "Stripe Dashboard"
     assert link.xcom_key == XCOM_KEY
     assert link.get_link(operator, ti_key=None) == "https://dashboard.stripe.com/test/customers/cus_1"
+
+
+def test_a_task_that_failed_before_pushing_has_an_empty_link_without_an_xcom_lookup(monkeypatch):
+    from airflow.sdk.execution_time.xcom import XCom
+
+    from airflow_provider_stripe_sync.operators.stripe_methods import StripeFinalizeInvoiceOperator
+    from tests.conftest import make_context
+
+    def no_lookup(*args, **kwargs):
+        raise AssertionError("the link looked the XCom up (the Execution API logs 'XCom not found')")
+
+    monkeypatch.setattr(XCom, "get_value", no_lookup)
+    monkeypatch.setattr(XCom, "get_one", no_lookup)
+    operator = StripeFinalizeInvoiceOperator(task_id="finalize")
+    context = make_context()
+    with pytest.raises(ValueError, match="needs object_id"):
+        operator.execute(context)
+    assert context["ti"].xcom == {}
+    assert StripeDashboardLink().get_link(operator, ti_key=None) == ""

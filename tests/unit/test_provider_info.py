@@ -69,3 +69,23 @@ def test_declared_modules_import():
         for entry in INFO[group]:
             for module in entry["python-modules"]:
                 importlib.import_module(module)
+
+
+def test_every_stripe_operator_module_is_declared():
+    (stripe,) = [entry for entry in INFO["operators"] if entry["integration-name"] == "Stripe"]
+    assert stripe["python-modules"] == [
+        "airflow_provider_stripe_sync.operators.stripe",
+        "airflow_provider_stripe_sync.operators.stripe_method",
+        "airflow_provider_stripe_sync.operators.stripe_methods",
+        "airflow_provider_stripe_sync.operators.stripe_updated",
+    ]
+    # Every module holding a Stripe operator is there (a new one must be declared too).
+    from pathlib import Path
+
+    import airflow_provider_stripe_sync.operators as package
+
+    on_disk = sorted(
+        f"airflow_provider_stripe_sync.operators.{path.stem}"
+        for path in Path(package.__file__).parent.glob("stripe*.py")
+    )
+    assert stripe["python-modules"] == on_disk

@@ -19,7 +19,13 @@ from airflow_provider_stripe_sync.operators.stripe import (
     StripeListNewObjectsOperator,
 )
 from airflow_provider_stripe_sync.operators.stripe_method import StripeMethodOperator
-from airflow_provider_stripe_sync.stripe.catalog import RESOURCES, catalog, entry, resource_object_type
+from airflow_provider_stripe_sync.stripe.catalog import (
+    RESOURCES,
+    catalog,
+    entry,
+    replacement,
+    resource_object_type,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 SPECS = ROOT.parent / "shared" / "specs" / "stripe-openapi.json"
@@ -48,14 +54,24 @@ def _service(path):
     return service
 
 
-def _sdk_param_names(function) -> set[str]:
-    """The keys of the SDK's params TypedDict of a method, request options left out."""
+def _params_type(function):
     annotation = inspect.signature(function).parameters["params"].annotation
     name = re.search(r"(\w+Params)", str(annotation)).group(1)
     namespace = function.__module__.split(".")[1:-1]
-    typed = getattr(importlib.import_module(".".join(["stripe.params", *namespace])), name)
-    keys = set(typed.__required_keys__) | set(typed.__optional_keys__)
-    return keys - set(RequestOptions.__optional_keys__) - {"expand"}
+    return getattr(importlib.import_module(".".join(["stripe.params", *namespace])), name)
+
+
+LEFT_OUT = set(RequestOptions.__optional_keys__) | {"expand"}
+
+
+def _sdk_param_names(function) -> set[str]:
+    """The keys of the SDK's params TypedDict of a method, request options left out."""
+    typed = _params_type(function)
+    return (set(typed.__required_keys__) | set(typed.__optional_keys__)) - LEFT_OUT
+
+
+def _sdk_required(function) -> set[str]:
+    return set(_params_type(function).__required_keys__) - LEFT_OUT
 
 
 REQUIRED_METHODS = {
@@ -121,45 +137,131 @@ def test_entry_maps_to_a_real_client_method_matching_sdk_and_spec(item, openapi)
     signature = inspect.signature(function)
     positional = [p.name for p in signature.parameters.values() if p.kind is p.POSITIONAL_ONLY]
     assert positional == ([item.path_param] if item.path_param else [])
-    operation = openapi["paths"][item.path][item.http_method.lower()]
+    # The pinned SDK is the authority: the entry accepts and requires exactly what it types.
+    reserved = {"created", "starting_after", "ending_before", "limit"} if item.action == "list_new" else set()
+    sdk_params = _sdk_param_names(function) - reserved
+    assert set(item.params) == sdk_params
+    assert set(item.required) == _sdk_required(function) - reserved
+    assert set(item.shapes) <= set(item.params)
+    assert item.writes == (item.http_method in ("POST", "DELETE"))
+    # The older spec: every difference from it is recorded on the entry, and explained.
+    operation = openapi["paths"].get(item.path, {}).get(item.http_method.lower())
+    assert item.in_spec == (operation is not None)
+    if operation is None:
+        assert (item.sdk_only, item.spec_only) == ((), ())
+        return
     query = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
     body = operation.get("requestBody", {}).get("content", {}).get("application/x-www-form-urlencoded", {})
     form = set(body.get("schema", {}).get("properties", {}))
-    spec_params = (query | form) - {"expand"}
-    sdk_params = _sdk_param_names(function)
-    # The catalog offers what both the spec and the SDK's typed parameters know.
-    both = spec_params & sdk_params
-    if item.action == "list_new":
-        assert set(item.params) == both - {"created", "starting_after", "ending_before", "limit"}
-    else:
-        assert set(item.params) == both
-    assert set(item.required) <= set(item.params)
-    assert item.writes == (item.http_method in ("POST", "DELETE"))
+    spec_params = (query | form) - {"expand"} - reserved
+    assert set(item.sdk_only) == sdk_params - spec_params
+    assert set(item.spec_only) == spec_params - sdk_params
+    unexplained = [name for name in item.spec_only if replacement(item.method, name) is None]
+    assert unexplained == [], f"{item.method}: record what replaced {unexplained} in REMOVED_PARAMS"
+
+
+def test_only_recorded_methods_are_missing_from_the_spec():
+    assert [item.method for item in ENTRIES if not item.in_spec] == ["checkout_sessions.update"]
+
+
+def test_the_parameters_the_new_user_found_refused_are_accepted():
+    assert "promotion" in entry("promotion_codes.create").required
+    assert "discounts" in entry("subscriptions.create").params
+    assert "discounts" in entry("subscriptions.update").params
+    assert {"pricing", "quantity_decimal"} <= set(entry("invoiceitems.create").params)
+    assert {"ui_mode", "return_url"} <= set(entry("checkout_sessions.create").params)
+    assert "created" in entry("checkout_sessions.list").params
+    assert "created" in entry("credit_notes.list").params
+    assert entry("checkout_sessions.list_new").operator == "StripeListNewCheckoutSessionsOperator"
+    assert entry("credit_notes.list_new").operator == "StripeListNewCreditNotesOperator"
+    # Removed at the pinned version, refused with their replacement named.
+    assert entry("invoiceitems.create").spec_only == ("price", "unit_amount")
+    assert "price" not in entry("invoiceitems.create").params
+    assert replacement("invoiceitems.create", "price") == 'pricing={"price": "..."}'
 
 
 def test_derived_entries_match_a_fresh_derivation(openapi):
     script = _load_script()
-    assert script.render_data(script.build_entries()) == script.DATA.read_text()
+    assert script.render_data(script.build_data()) == script.DATA.read_text()
 
 
 def test_generated_module_and_docs_are_up_to_date():
     script = _load_script()
     entries = script.stored_entries()
     assert script.MODULE.read_text() == script.render_module(entries)
-    assert script.DOCS.read_text() == script.render_docs(entries)
+    assert script.DOCS.read_text() == script.render_docs(script.stored_data())
 
 
 def test_docs_page_lists_every_entry_with_its_parameters():
     docs = (ROOT / "docs" / "operators.md").read_text()
+    script = _load_script()
     for item in ENTRIES:
-        assert f"## {item.operator}\n\n`{item.method}`: `{item.http_method} {item.path}`" in docs
+        path = script.display_path({**vars(item)})
+        assert f"## {item.operator}\n\n`{item.method}`: `{item.http_method} {path}`" in docs
     finalize = docs.split("## StripeFinalizeInvoiceOperator", 1)[1].split("\n## ", 1)[0]
-    assert "`object_id`: the `invoice` in the path." in finalize
+    assert "`object_id`: the invoice's id (`in_123`), in the path." in finalize
     assert "Parameters: `auto_advance`." in finalize
-    assert (
-        'StripeFinalizeInvoiceOperator(task_id="invoices_finalize", object_id="{{ params.invoice }}")'
-        in finalize
+    assert 'StripeFinalizeInvoiceOperator(task_id="invoices_finalize", object_id="in_123")\n```' in finalize
+    # No SDK-internal path names, no placeholders.
+    assert "subscription_exposed_id" not in docs
+    assert "..." not in "".join(re.findall(r"```python\n(.*?)```", docs, flags=re.S)).replace('"..."', "")
+    cancel = docs.split("## StripeCancelSubscriptionOperator", 1)[1].split("\n## ", 1)[0]
+    assert "`object_id`: the subscription's id (`sub_123`), in the path." in cancel
+
+
+def _docs_examples():
+    docs = (ROOT / "docs" / "operators.md").read_text()
+    return re.findall(r"```python\n(.*?)```", docs, flags=re.S)
+
+
+def test_every_docs_example_is_a_call_the_operator_takes():
+    """Each example builds its operator, and its stripe_params pass the checks run before any request."""
+    from airflow_provider_stripe_sync.operators import stripe_methods, stripe_updated
+    from airflow_provider_stripe_sync.operators.stripe_method import check_params
+    from airflow_provider_stripe_sync.stripe.catalog import check_param_names
+
+    names = {**vars(stripe_methods), **vars(stripe_updated)}
+    built = 0
+    for example in _docs_examples():
+        # Every snippet runs as written (the opening one and the List Updated one import what they use).
+        exec(compile(example, "docs/operators.md", "exec"), dict(names))
+        built += 1
+    assert built == len(ENTRIES) + 2  # every entry, the opening snippet and the List Updated one
+    for item in ENTRIES:
+        if item.action == "list_new":
+            continue
+        section = (ROOT / "docs" / "operators.md").read_text().split(f"## {item.operator}\n", 1)[1]
+        call = section.split("```python\n", 1)[1].split("```", 1)[0]
+        operator = eval(call, dict(names))
+        if isinstance(operator, StripeMethodOperator):
+            check_params(item, operator.stripe_params)
+            assert bool(item.path_param) == (operator.object_id is not None), item.method
+        else:
+            check_param_names(item, operator.stripe_params)
+
+
+def test_the_business_key_operators_are_documented_as_they_are():
+    docs = (ROOT / "docs" / "operators.md").read_text()
+    customer = docs.split("## StripeCreateCustomerOperator\n", 1)[1].split("\n## ", 1)[0]
+    assert "The `email` is trimmed and lower-cased before the lookup and the create." in customer
+    assert "`match_metadata_key` (default `signup_id`)" in customer
+    assert 'XCom gets `{"id", "object", "created", "livemode"}`' in customer
+    assert "See StripeMethodOperator" not in customer
+    subscription = docs.split("## StripeCreateSubscriptionOperator\n", 1)[1].split("\n## ", 1)[0]
+    assert "the customer's subscriptions (any status) are listed" in subscription
+
+
+def test_the_list_updated_operators_are_on_the_docs_page():
+    docs = (ROOT / "docs" / "operators.md").read_text()
+    from airflow_provider_stripe_sync.operators import stripe_updated
+
+    names = sorted(
+        name for name in vars(stripe_updated) if re.fullmatch(r"StripeListUpdated\w+Operator", name)
     )
+    names.remove("StripeListUpdatedObjectsOperator")
+    assert len(names) == 5
+    for name in names:
+        assert f"| `{name}` |" in docs
 
 
 def test_named_entries():

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from airflow_provider_stripe_sync.operators.stripe_method import (
     StripeMethodOperator,
     check_expand,
     check_idempotency_key,
+    check_params,
     method_idempotency_key,
     without_secrets,
 )
@@ -28,16 +31,68 @@ def fails(operator, error, match):
         operator.execute(make_context())
 
 
-def test_an_unknown_parameter_is_named_with_what_stripe_accepts():
+PINNED = "stripe-python 16.1.0 (API version 2026-10-28.endive)"
+
+
+def test_an_unknown_parameter_is_named_with_what_the_pinned_sdk_accepts():
     operator = StripeMethodOperator(
         task_id="t", method="invoices.finalize", object_id="in_1", stripe_params={"x": 1}
     )
-    fails(operator, ValueError, r"stripe_params of invoices.finalize has x, .* it accepts: auto_advance\.")
+    fails(
+        operator,
+        ValueError,
+        re.escape(
+            f"stripe_params of invoices.finalize has x, which {PINNED} does not know for invoices.finalize. "
+            "It accepts: auto_advance."
+        ),
+    )
+
+
+def test_a_parameter_removed_at_the_pinned_version_names_its_replacement():
+    operator = StripeMethodOperator(
+        task_id="t", method="promotion_codes.create", stripe_params={"coupon": "SUMMER25", "code": "S25"}
+    )
+    fails(
+        operator,
+        ValueError,
+        re.escape(
+            f"stripe_params of promotion_codes.create has coupon, which {PINNED} does not know for "
+            'promotion_codes.create; replaced at that version: coupon (use promotion={"type": "coupon", '
+            '"coupon": "..."}). It accepts: active, code, customer, customer_account, expires_at, '
+            "max_redemptions, metadata, promotion, restrictions."
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("promotion_codes.create", {"promotion": {"type": "coupon", "coupon": "SUMMER25"}, "code": "S25"}),
+        ("subscriptions.create", {"customer": "cus_1", "items": [{"price": "p"}], "discounts": []}),
+        ("subscriptions.update", {"discounts": [{"coupon": "SUMMER25"}]}),
+        ("invoiceitems.create", {"customer": "cus_1", "pricing": {"price": "price_1"}}),
+        ("checkout_sessions.create", {"ui_mode": "embedded", "return_url": "https://example.com/r"}),
+        ("checkout_sessions.list", {"created": {"gte": 1}, "status": "open"}),
+        ("credit_notes.list", {"created": {"gte": 1}}),
+        ("customers.create", {"metadata": ""}),
+    ],
+)
+def test_parameters_the_pinned_sdk_types_are_accepted(method, params):
+    assert check_params(entry(method), params) == params
 
 
 def test_a_missing_required_parameter_is_named():
     operator = StripeMethodOperator(task_id="t", method="products.create", stripe_params={"active": True})
-    fails(operator, ValueError, r"stripe_params of products.create needs name \(Stripe requires it\)\.")
+    fails(
+        operator,
+        ValueError,
+        re.escape(f"stripe_params of products.create needs name ({PINNED} requires it)."),
+    )
+    fails(
+        StripeMethodOperator(task_id="t", method="promotion_codes.create", stripe_params={"code": "S25"}),
+        ValueError,
+        "stripe_params of promotion_codes.create needs promotion",
+    )
 
 
 def test_a_required_parameter_given_as_none_counts_as_missing():
@@ -142,5 +197,91 @@ def test_list_operators_name_only_the_filters_a_dag_may_pass():
     fails(
         operator,
         ValueError,
-        r"it accepts: created, customer, payment_intent, transfer_group\.$",
+        r"It accepts: created, customer, payment_intent, transfer_group\.$",
+    )
+
+
+AIRFLOW_PARAMS_MESSAGE = (
+    "got params={'email', 'name': ...}: Stripe's parameters go in stripe_params={...}; params is "
+    "Airflow's task params (for templates) and never reaches Stripe."
+)
+
+
+def test_params_instead_of_stripe_params_is_refused_at_parse_time():
+    from airflow_provider_stripe_sync.operators.stripe import StripeCreateCustomerOperator
+    from airflow_provider_stripe_sync.operators.stripe_methods import StripeCreateProductOperator
+
+    with pytest.raises(TypeError) as caught:
+        StripeMethodOperator(task_id="t", method="customers.create", params={"email": "a@b.c", "name": "A"})
+    assert str(caught.value) == "StripeMethodOperator(customers.create) " + AIRFLOW_PARAMS_MESSAGE
+    with pytest.raises(TypeError) as caught:
+        StripeCreateProductOperator(task_id="t", params={"name": "Pro", "email": "x"})
+    assert str(caught.value) == "StripeCreateProductOperator(products.create) " + AIRFLOW_PARAMS_MESSAGE
+    with pytest.raises(TypeError) as caught:
+        StripeCreateCustomerOperator(task_id="t", params={"email": "a@b.c", "name": "A"})
+    assert str(caught.value) == "StripeCreateCustomerOperator " + AIRFLOW_PARAMS_MESSAGE
+    with pytest.raises(TypeError, match=r"StripeCreateCustomerOperator needs stripe_params=\{\.\.\.\}"):
+        StripeCreateCustomerOperator(task_id="t")
+
+
+def test_airflow_params_beside_stripe_params_and_dag_params_are_accepted():
+    from airflow.sdk import DAG
+
+    with DAG("params_dag", schedule=None, params={"customer": "cus_1"}):
+        # The DAG's params reach every task: they are not the task's own params= argument.
+        plain = StripeMethodOperator(task_id="plain", method="customers.create")
+        both = StripeMethodOperator(
+            task_id="both", method="customers.create", params={"x": 1}, stripe_params={"email": "a@b.c"}
+        )
+    assert plain.params["customer"] == "cus_1"
+    assert (both.params["x"], both.stripe_params) == (1, {"email": "a@b.c"})
+
+
+def test_a_hash_parameter_rendered_to_text_names_the_field_and_the_fix():
+    operator = StripeMethodOperator(
+        task_id="t", method="customers.create", stripe_params={"metadata": "{'signup_id': 's-1'}"}
+    )
+    fails(
+        operator,
+        TypeError,
+        re.escape(
+            "stripe_params['metadata'] of customers.create must be a dict (hash) or \"\" to unset it, got "
+            "str \"{'signup_id': 's-1'}\". A Jinja template renders to text unless the DAG sets "
+            "render_template_as_native_obj=True (or pass the value itself, not a template)."
+        ),
+    )
+    items = StripeMethodOperator(
+        task_id="t", method="subscriptions.create", stripe_params={"customer": "cus_1", "items": "[]"}
+    )
+    fails(
+        items,
+        TypeError,
+        re.escape("stripe_params['items'] of subscriptions.create must be a list (array), got"),
+    )
+    assert entry("subscriptions.create").shapes["items"] == "list"
+    assert entry("customers.create").shapes["metadata"] == "dict or ''"
+    assert "email" not in entry("customers.create").shapes
+
+
+def test_an_object_id_rendered_to_a_number_is_named():
+    operator = StripeFinalizeInvoiceOperator(task_id="t", object_id=123)
+    fails(
+        operator,
+        TypeError,
+        re.escape(
+            "object_id of invoices.finalize must be text (an id), got int 123. With "
+            "render_template_as_native_obj=True a template rendering only digits becomes a number: add "
+            "| string to the template, or pass the id as text."
+        ),
+    )
+
+
+def test_an_idempotency_scope_given_as_text_is_refused_not_split_into_letters():
+    operator = StripeMethodOperator(
+        task_id="t", method="customers.create", stripe_params={"email": "a@b.c"}, idempotency_scope="su_123"
+    )
+    fails(
+        operator,
+        TypeError,
+        re.escape("idempotency_scope must be a list of values, such as ['su_123'], got str 'su_123'."),
     )
