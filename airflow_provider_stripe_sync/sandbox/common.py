@@ -42,7 +42,11 @@ class ApiResponse:
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    #: The body already encoded, when it had to be taken as it was at answer time.
+    raw: bytes | None = None
 
     def encoded(self) -> bytes:
         """The body as JSON bytes."""
+        if self.raw is not None:
+            return self.raw
         return json.dumps(self.body, separators=(",", ":")).encode()
