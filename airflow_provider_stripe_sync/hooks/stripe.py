@@ -219,7 +219,7 @@ class StripeHook(BaseHook):
     def max_concurrency(self) -> int:
         """
         How many requests one listing sends at once: ``max_concurrency`` from the connection, or 6
-        for test keys and 10 for live keys; 1 reads windows with a plain page loop.
+        for test keys and 12 for live keys; 1 reads windows with a plain page loop.
         """
         value = self.extras.get("max_concurrency")
         if value is None:
