@@ -23,13 +23,13 @@ DAGS = REPO / "dags"
 #: SDK packages a DAG file must not import at parse time.
 SDK_MODULES = ("stripe", "hubspot", "xero_python", "mailchimp_marketing")
 
-BASELINE_DAG = '''
+BASELINE_DAG = """
 from airflow.sdk import DAG
 from airflow.providers.standard.operators.empty import EmptyOperator
 
 with DAG(dag_id="baseline", schedule=None):
     EmptyOperator(task_id="only")
-'''
+"""
 
 PARSE = r"""
 import json, sys, time

@@ -10,7 +10,7 @@ read, and stops only when ``has_more`` is false.
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -130,6 +130,9 @@ def iter_pages(
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:
+    if type(obj) in (dict, OrderedDict):
+        # Parsed JSON already (a raw page): nothing to convert.
+        return obj
     to_dict = getattr(obj, "to_dict", None)
     if to_dict is not None:
         return to_dict(for_json=True)
