@@ -34,6 +34,7 @@ def sandbox_process(args: Sequence[str] = ()) -> Iterator[SandboxAdmin]:
         if not url.startswith("http"):
             raise RuntimeError(f"the sandbox did not start (exit code {process.wait(timeout=10)})")
         admin = SandboxAdmin(url, timeout=120)
+        admin.pid = process.pid
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -99,6 +100,18 @@ def warm_up(conn_id: str, output_uri: str, account: str | None = None) -> None:
     what the operator loads on first use: that is a task's start-up, not listing.
     """
     run_list_operator("charges", (0, 1), conn_id=conn_id, output_uri=output_uri, account=account)
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user and system) a process has used so far: this one, or ``pid`` (Linux)."""
+    if pid is None:
+        import resource
+
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine() -> str:

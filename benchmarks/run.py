@@ -29,7 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import parse, task, throughput
-from benchmarks.common import OCTOBER, machine, sandbox_process, use_stripe_connection, warm_up
+from benchmarks.common import (
+    OCTOBER,
+    cpu_seconds,
+    machine,
+    sandbox_process,
+    use_stripe_connection,
+    warm_up,
+)
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
@@ -69,15 +76,16 @@ def run(size: Size, output_dir: str, log=print) -> dict[str, Any]:
         warm_up("bench_stripe", output_dir)
 
         log("1. one resource, concurrent ...")
+        before = _sandbox_snapshot(sandbox)
         one = throughput.list_one("charges", OCTOBER, conn_id="bench_stripe", output_uri=output_dir)
-        one["sandbox_429s"] = sandbox.limits()["throttled"]
+        one.update(_sandbox_share(_sandbox_snapshot(sandbox), before))
         figures["one"] = one
         log(f"   {one['count']} charges in {one['seconds']:.1f} s: {one['objects_per_second']:.0f}/s")
 
         log("1. one resource, naive auto_paging_iter loop ...")
-        before = sandbox.limits()["throttled"]
+        before = _sandbox_snapshot(sandbox)
         naive = throughput.naive_loop(sandbox.url, OCTOBER)
-        naive["sandbox_429s"] = _difference(sandbox.limits()["throttled"], before)
+        naive.update(_sandbox_share(_sandbox_snapshot(sandbox), before))
         figures["naive"] = naive
         log(f"   {naive['count']} charges in {naive['seconds']:.1f} s: {naive['objects_per_second']:.0f}/s")
 
@@ -86,18 +94,18 @@ def run(size: Size, output_dir: str, log=print) -> dict[str, Any]:
         for resource in FOUR:
             sandbox.seed_bulk(resource, size.each_of_four, *OCTOBER, account=FOUR_ACCOUNT)
         figures["four_seed_seconds"] = time.monotonic() - seeded
-        before = sandbox.limits()["throttled"]
+        before = _sandbox_snapshot(sandbox)
         four = task.run_tasks_together(sandbox.url, FOUR, OCTOBER, output_dir, FOUR_ACCOUNT)
-        four["sandbox_429s"] = _difference(sandbox.limits()["throttled"], before)
+        four.update(_sandbox_share(_sandbox_snapshot(sandbox), before))
         figures["four"] = four
         log(f"   {four['count']} objects in {four['seconds']:.1f} s: {four['objects_per_second']:.0f}/s")
 
         log("2. four resources at once, threads of one process ...")
-        before = sandbox.limits()["throttled"]
+        before = _sandbox_snapshot(sandbox)
         threads = throughput.list_many(
             FOUR, OCTOBER, conn_id="bench_stripe", output_uri=output_dir, account=FOUR_ACCOUNT
         )
-        threads["sandbox_429s"] = _difference(sandbox.limits()["throttled"], before)
+        threads.update(_sandbox_share(_sandbox_snapshot(sandbox), before))
         threads["each"] = {name: result["count"] for name, result in threads["each"].items()}
         figures["four_threads"] = threads
         log(
@@ -121,6 +129,20 @@ def run(size: Size, output_dir: str, log=print) -> dict[str, Any]:
 
 def _difference(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {key: after[key] - before.get(key, 0) for key in after}
+
+
+def _sandbox_snapshot(sandbox: Any) -> dict[str, Any]:
+    limits = sandbox.limits()
+    return {"throttled": limits["throttled"], "requests": limits["requests"], "cpu": cpu_seconds(sandbox.pid)}
+
+
+def _sandbox_share(after: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+    """What the sandbox did during one phase: 429s sent, requests answered, CPU seconds used."""
+    return {
+        "sandbox_429s": _difference(after["throttled"], before["throttled"]),
+        "requests": after["requests"] - before["requests"],
+        "sandbox_cpu_seconds": after["cpu"] - before["cpu"],
+    }
 
 
 def report(figures: dict[str, Any], *, command: str, started: datetime.datetime, seconds: float) -> str:
@@ -184,7 +206,25 @@ def report(figures: dict[str, Any], *, command: str, started: datetime.datetime,
         f"threads); memory runs {small['seconds']:.1f} and {full['seconds']:.1f} (no latency; the client's "
         "23 requests/s per endpoint).",
     ]
+    checks.append(
+        "- CPU per request (client / sandbox, milliseconds; a request carries up to 100 objects): "
+        + "; ".join(
+            f"{label} {_per_request(run['client_cpu_seconds'], run)} / "
+            f"{_per_request(run['sandbox_cpu_seconds'], run)} over {run['requests']:,} requests"
+            for label, run in (
+                ("concurrent", one),
+                ("naive", naive),
+                ("four processes", four),
+                ("four threads", threads),
+            )
+        )
+        + ". Client and sandbox share this machine's CPUs with each other and with whatever else runs."
+    )
     return "\n".join([*lines, "", *checks, ""])
+
+
+def _per_request(seconds: float, run: dict[str, Any]) -> str:
+    return f"{seconds / run['requests'] * 1000:.1f}" if run.get("requests") else "n/a"
 
 
 def main(argv: list[str] | None = None) -> int:

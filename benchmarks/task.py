@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any
 
-from benchmarks.common import run_list_operator, use_stripe_connection, warm_up
+from benchmarks.common import cpu_seconds, run_list_operator, use_stripe_connection, warm_up
 
 
 def main(argv: list[str]) -> int:
@@ -30,14 +30,15 @@ def main(argv: list[str]) -> int:
         warm_up("bench_task", output_uri, account)
         print("ready", flush=True)
         sys.stdin.readline()
-    started = time.time()
+    started, cpu = time.time(), cpu_seconds()
     result = run_list_operator(
         name, (start, end), conn_id="bench_task", output_uri=output_uri, account=account
     )
-    ended = time.time()
+    ended, cpu = time.time(), cpu_seconds() - cpu
     # ru_maxrss is in kilobytes on Linux.
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"count": result["count"], "started": started, "ended": ended, "peak_rss_mb": peak_mb}))
+    summary = {"count": result["count"], "started": started, "ended": ended, "cpu_seconds": cpu}
+    print(json.dumps({**summary, "peak_rss_mb": peak_mb}))
     return 0
 
 
@@ -99,6 +100,7 @@ def run_tasks_together(
         "seconds": ended - started,
         "objects_per_second": count / (ended - started),
         "each": {name: result["count"] for name, result in results.items()},
+        "client_cpu_seconds": sum(result["cpu_seconds"] for result in results.values()),
     }
 
 

@@ -66,6 +66,7 @@ class Throttle:
             self._accounts: dict[tuple[str, bool], TokenBucket] = {}
             self._endpoints: dict[tuple[str, bool, str], TokenBucket] = {}
             self.throttled = {"account": 0, "endpoint": 0}
+            self.requests = 0
 
     def configure(self, settings: dict[str, Any]) -> None:
         """
@@ -92,12 +93,13 @@ class Throttle:
             self._endpoints.clear()
 
     def as_dict(self) -> dict[str, Any]:
-        """The settings, and how many requests each limit refused so far."""
+        """The settings, how many Stripe requests came in and how many each limit refused so far."""
         with self._lock:
             return {
                 "latency": self.latency,
                 "account_rate": self.account_rate,
                 "endpoint_rate": self.endpoint_rate,
+                "requests": self.requests,
                 "throttled": dict(self.throttled),
             }
 
@@ -134,6 +136,8 @@ class Throttle:
         """The 429 Stripe would send for a request over a rate limit, or ``None`` to answer it."""
         if api_name != "stripe":
             return None
+        with self._lock:
+            self.requests += 1
         from airflow_provider_stripe_sync.sandbox.stripe_api import FAULT_MESSAGES, match_route
         from airflow_provider_stripe_sync.sandbox.stripe_model import StripeError
 

@@ -29,12 +29,16 @@ def test_throughput_benchmarks_list_every_object_and_report_ratios(sandbox, tmp_
 
     assert (one["count"], naive["count"], threads["count"]) == (600, 600, 600)
     assert {name: result["count"] for name, result in threads["each"].items()} == dict.fromkeys(FOUR, 150)
-    no_429s = {"account": 0, "endpoint": 0}
+    sandbox_share = {
+        "sandbox_429s": {"account": 0, "endpoint": 0},
+        "requests": 8,
+        "sandbox_cpu_seconds": 0.04,
+    }
     figures = {
-        "one": {**one, "sandbox_429s": no_429s},
-        "naive": {**naive, "sandbox_429s": no_429s},
-        "four": {**threads, "each": dict.fromkeys(FOUR, 150), "sandbox_429s": no_429s},
-        "four_threads": {**threads, "each": dict.fromkeys(FOUR, 150), "sandbox_429s": no_429s},
+        "one": {**one, **sandbox_share},
+        "naive": {**naive, **sandbox_share},
+        "four": {**threads, "each": dict.fromkeys(FOUR, 150), **sandbox_share},
+        "four_threads": {**threads, "each": dict.fromkeys(FOUR, 150), **sandbox_share},
         "memory_small": {"count": 100, "seconds": 1.0, "peak_rss_mb": 150.0},
         "memory_full": {"count": 600, "seconds": 2.0, "peak_rss_mb": 165.0},
         "parse": {"stripe_xero_reconciliation.py": {"seconds": 0.05, "sdk_modules": []}},
@@ -55,6 +59,8 @@ def test_throughput_benchmarks_list_every_object_and_report_ratios(sandbox, tmp_
         "| 4 | parse `dags/stripe_xero_reconciliation.py` beyond Airflow | 50 ms | imports no SDK |" in text
     )
     assert "- date: 2026-12-04T00:00:00" in text and "- command: `pytest` (1.0 minutes)" in text
+    client_ms = one["client_cpu_seconds"] / 8 * 1000
+    assert f"concurrent {client_ms:.1f} / 5.0 over 8 requests" in text
 
 
 def test_task_processes_start_together_and_report_their_peak_memory(sandbox, tmp_path):
@@ -72,4 +78,3 @@ def test_task_processes_start_together_and_report_their_peak_memory(sandbox, tmp
     assert together["seconds"] > 0
     assert alone["count"] == 250
     assert alone["peak_rss_mb"] > 50
-

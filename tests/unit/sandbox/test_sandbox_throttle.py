@@ -88,12 +88,14 @@ def test_latency_holds_back_stripe_answers_only(sandbox):
 
 def test_limits_are_off_by_default_and_reset_turns_them_off(sandbox):
     assert statuses(sandbox, [request() for _ in range(200)]) == [200] * 200
+    assert sandbox.throttle.as_dict()["requests"] == 200
     sandbox.throttle.configure({"latency": 1, "endpoint_rate": 1})
     sandbox.state.reset()
     assert sandbox.throttle.as_dict() == {
         "latency": 0.0,
         "account_rate": None,
         "endpoint_rate": None,
+        "requests": 0,
         "throttled": {"account": 0, "endpoint": 0},
     }
 
@@ -115,6 +117,7 @@ def test_admin_route_sets_and_shows_the_limits_and_the_sdk_sees_429s(sbx, client
         "latency": 0.01,
         "account_rate": None,
         "endpoint_rate": 1.0,
+        "requests": 0,
         "throttled": {"account": 0, "endpoint": 0},
     }
     client.v1.charges.list()
@@ -123,6 +126,7 @@ def test_admin_route_sets_and_shows_the_limits_and_the_sdk_sees_429s(sbx, client
     assert caught.value.http_status == 429
     assert sbx.requests()[-1]["body"]["error"]["code"] == "rate_limit"
     assert sbx.limits()["throttled"] == {"account": 0, "endpoint": 1}
+    assert sbx.limits()["requests"] == 2
     with pytest.raises(RuntimeError, match="400"):
         sbx.set_limits(endpoint_rate="fast")
 
