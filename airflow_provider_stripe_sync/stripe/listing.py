@@ -177,11 +177,6 @@ class _Splitter:
             self.busy -= 1
             self.condition.notify_all()
 
-    def add(self, windows: list[Window]) -> None:
-        with self.condition:
-            self.pending.extend((window, False) for window in windows)
-            self.condition.notify_all()
-
     def stop(self) -> None:
         with self.condition:
             self.stopped = True
