@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export UV_LINK_MODE := copy
 
-.PHONY: install demo test test-unit test-integration test-dags test-faults faults test-distributed lint clean
+.PHONY: install demo test test-unit test-integration test-dags test-faults faults test-distributed lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -46,7 +46,11 @@ test-distributed: install
 	@echo "Screenshots and service logs: $(ARTEFACTS)"
 
 lint: install
-	$(BIN)/ruff check airflow_provider_stripe_sync dags tests scripts docker
+	$(BIN)/ruff check airflow_provider_stripe_sync dags tests scripts docker benchmarks
+
+# About 20 minutes on 2 cores; writes benchmarks/RESULTS.md (not part of `make test`).
+bench: install
+	$(BIN)/python -m benchmarks.run
 
 clean:
 	rm -rf $(VENV) .demo .tmp .pytest_cache

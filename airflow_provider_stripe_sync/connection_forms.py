@@ -54,12 +54,14 @@ STRIPE_CONNECTION_FORM: dict[str, Any] = {
         },
         "requests_per_second": {
             "label": "Requests per second",
-            "description": "Client-side ceiling, kept below Stripe's limits (25/s test mode, 100/s live).",
+            "description": "Client-side ceiling per account (default 20/s test mode, 90/s live; "
+            "Stripe allows 25 and 100); at most 23/s on one endpoint.",
             "schema": {"type": ["number", "null"]},
         },
         "max_concurrency": {
             "label": "Concurrent requests",
-            "description": "Parallel requests when a large window is split into sub-windows.",
+            "description": "Parallel requests when a large window is split into sub-windows "
+            "(default 6 test mode, 12 live; 1 for a plain page loop).",
             "schema": {"type": ["integer", "null"]},
         },
         "allow_insecure_host": ALLOW_INSECURE_HOST_FIELD,
@@ -111,6 +113,9 @@ STRIPE_OAUTH_CONNECTION_FORM: dict[str, Any] = {
         ),
         "requests_per_second": _text(
             "Requests per second", "Client-side ceiling per account.", kind="number"
+        ),
+        "max_concurrency": _text(
+            "Concurrent requests", "Parallel requests when a large window is split.", kind="integer"
         ),
         "allow_insecure_host": _text(
             "Allow plain-http host",

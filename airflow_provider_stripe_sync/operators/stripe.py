@@ -123,9 +123,10 @@ class StripeListNewObjectsOperator(_StripeOperator):
     The window is half-open, ``[start, end)``, sent as ``created[gte]``/``created[lt]`` on every page,
     and comes from ``window_start``/``window_end``, else the run's data interval, else (a run with no
     data interval) the last full interval of the DAG's timetable. Pages are read until ``has_more`` is
-    false and streamed to JSON Lines, so memory stays flat. XCom gets only a summary:
-    ``{"uri": ..., "count": n, "window": [start, end], "resource": ...}``, where ``window`` is the one
-    read, lookback included.
+    false, large windows in concurrent sub-windows (the connection's ``max_concurrency``), and
+    streamed to JSON Lines as they arrive, so memory stays flat whatever the volume. XCom gets only a
+    summary: ``{"uri": ..., "count": n, "window": [start, end], "resource": ...}``, where ``window``
+    is the one read, lookback included.
 
     :param resource: the Stripe resource (``charges``, ``subscriptions``...).
     :param stripe_conn_id: the ``stripe`` connection.
@@ -218,11 +219,12 @@ class StripeListNewObjectsOperator(_StripeOperator):
             "livemode": self.hook.livemode,
         }
         self.log.info(
-            "Listing %s created in %s (lookback %d s) for %s.",
+            "Listing %s created in %s (lookback %d s) for %s, up to %d requests at once.",
             self.resource,
             read_window.describe(),
             lookback,
             account or "the platform account",
+            self.hook.max_concurrency,
         )
         started = time.monotonic()
         with RecordWriter(uri, header=header) as writer, skip_unavailable_account(account):

@@ -1,4 +1,5 @@
-"""Admin routes under ``/_sandbox`` (JSON in and out, no auth): reset, clock, seed, state, faults, log."""
+"""Admin routes under ``/_sandbox`` (JSON in and out, no auth): reset, clock, seed, state, faults, log,
+limits (latency and rate limits, see ``throttle.py``)."""
 
 from __future__ import annotations
 
@@ -92,6 +93,16 @@ def routes(sandbox: Sandbox) -> list[Route]:
                 result = seeding.seed_objects(sandbox, body)
         return JSONResponse(result)
 
+    async def seed_bulk(request: Request) -> JSONResponse:
+        body = await _json(request)
+        with state.lock:
+            return JSONResponse(seeding.seed_bulk(sandbox, body))
+
+    async def limits(request: Request) -> JSONResponse:
+        if request.method == "POST":
+            sandbox.throttle.configure(await _json(request))
+        return JSONResponse(sandbox.throttle.as_dict())
+
     async def dump(request: Request) -> JSONResponse:
         account = request.query_params.get("account") or None
         resources = [r for r in (request.query_params.get("resources") or "").split(",") if r] or None
@@ -125,6 +136,8 @@ def routes(sandbox: Sandbox) -> list[Route]:
         Route(PREFIX + "/reset", _guard(reset), methods=["POST"]),
         Route(PREFIX + "/clock", _guard(clock), methods=["GET", "POST"]),
         Route(PREFIX + "/seed", _guard(seed), methods=["POST"]),
+        Route(PREFIX + "/seed/bulk", _guard(seed_bulk), methods=["POST"]),
+        Route(PREFIX + "/limits", _guard(limits), methods=["GET", "POST"]),
         Route(PREFIX + "/state", _guard(dump), methods=["GET"]),
         Route(PREFIX + "/faults", _guard(faults), methods=["GET", "POST", "DELETE"]),
         Route(PREFIX + "/requests", _guard(requests), methods=["GET", "DELETE"]),

@@ -21,6 +21,7 @@ from airflow_provider_stripe_sync.sandbox.mailchimp_api import MailchimpApi
 from airflow_provider_stripe_sync.sandbox.state import SandboxState, redact_authorization
 from airflow_provider_stripe_sync.sandbox.stripe_api import StripeApi
 from airflow_provider_stripe_sync.sandbox.stripe_oauth import StripeOAuthApi
+from airflow_provider_stripe_sync.sandbox.throttle import Throttle
 from airflow_provider_stripe_sync.sandbox.xero_api import XeroApi
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ class Sandbox:
         self.apis["mailchimp"] = self.mailchimp
         self.xero = XeroApi(self.state)
         self.apis["xero"] = self.xero
+        self.throttle = Throttle(self.stripe)
+        self.state.register("throttle", self.throttle)
         api_methods = ["GET", "POST", "DELETE", "PATCH", "PUT"]
         routes = [
             # Stripe Apps' token endpoint sits under /v1 but speaks OAuth: it goes first.
@@ -88,8 +91,13 @@ class Sandbox:
         """Apply a queued fault or let the API answer; log the exchange."""
         api = self.apis[api_name]
         with self.state.lock:
-            fault = self.state.take_fault(api_name, req.method, req.path, req.header("stripe-account"))
-            if fault is not None and fault.kind in faults.NETWORK_KINDS:
+            # Over an emulated rate limit: Stripe's 429, before any fault or handler.
+            refused = self.throttle.refusal(api_name, req)
+            account = req.header("stripe-account")
+            fault = None if refused else self.state.take_fault(api_name, req.method, req.path, account)
+            if refused is not None:
+                response = refused
+            elif fault is not None and fault.kind in faults.NETWORK_KINDS:
                 # The request is applied; only its answer is spoilt on the way out.
                 log.info("sandbox fault %s for %s %s", fault.kind, req.method, req.path)
                 response = api.handle(req)
@@ -100,6 +108,8 @@ class Sandbox:
                 response = api.fault_response(fault, req)
             else:
                 response = api.handle(req)
+            if refused is None:
+                response.delay += self.throttle.latency_for(api_name)
             entry = _log_entry(api_name, req, response, self.state.clock.now())
             if fault is not None:
                 entry["fault"] = fault.kind

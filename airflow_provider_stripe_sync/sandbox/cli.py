@@ -19,7 +19,36 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--demo-seed", type=int, default=7, help="random seed of the demo scenario")
     parser.add_argument("--customers", type=int, default=2000, help="demo customers (default 2000)")
     parser.add_argument("--clock", type=float, help="freeze the sandbox clock at this epoch")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds added to every Stripe answer (default 0)"
+    )
+    parser.add_argument(
+        "--account-rate", type=float, help="Stripe requests/s per account before 429 (default: no limit)"
+    )
+    parser.add_argument(
+        "--endpoint-rate", type=float, help="Stripe requests/s per endpoint before 429 (default: no limit)"
+    )
+    parser.add_argument(
+        "--bulk",
+        action="append",
+        default=[],
+        metavar="RESOURCE=COUNT",
+        help="bulk-seed COUNT objects of RESOURCE (customers, charges, subscriptions, "
+        "balance_transactions) spread over --bulk-window; repeatable",
+    )
+    parser.add_argument(
+        "--bulk-window",
+        default="1790812800:1793491200",
+        metavar="START:END",
+        help="epoch seconds the bulk objects' created times fall in (default: October 2026)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        args.bulk = [(name, int(count)) for name, count in (item.split("=", 1) for item in args.bulk)]
+        args.bulk_window = tuple(int(part) for part in args.bulk_window.split(":", 1))
+    except ValueError:
+        parser.error("--bulk takes RESOURCE=COUNT and --bulk-window START:END, in whole numbers")
+    return args
 
 
 def startup_note(args: argparse.Namespace) -> str | None:
@@ -61,6 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.seed == "demo":
         body = dict(DEFAULT_DEMO, seed=args.demo_seed, customers=args.customers)
         seeding.seed_scenario(sandbox, body)
+    start, end = args.bulk_window
+    for resource, count in args.bulk:
+        seeding.seed_bulk(sandbox, {"resource": resource, "count": count, "start": start, "end": end})
+    sandbox.throttle.configure(
+        {"latency": args.latency, "account_rate": args.account_rate, "endpoint_rate": args.endpoint_rate}
+    )
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))

@@ -44,7 +44,11 @@ class ApiResponse:
     delay: float = 0.0
     #: A network fault (``sandbox/faults.py``) that spoils this answer on its way out.
     fault_kind: str | None = None
+    #: The body already encoded, when it had to be taken as it was at answer time.
+    raw: bytes | None = None
 
     def encoded(self) -> bytes:
         """The body as JSON bytes."""
+        if self.raw is not None:
+            return self.raw
         return json.dumps(self.body, separators=(",", ":")).encode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import bisect
 import copy
 import json
 import logging
@@ -191,18 +192,21 @@ def paginate(
     if after and before:
         raise StripeError(400, "You may only specify one of these parameters: ending_before, starting_after.")
     store = ctx.store
-    ordered = items if items is not None else store.ordered(resource)
     in_window = created_filter(params.get("created"))
-    if after or before:
-        cursor_id = after or before
-        cursor = store.objects[resource].get(cursor_id)
-        if cursor is None:
-            raise missing(resource, cursor_id, "starting_after" if after else "ending_before", 400)
-        key = store.sort_key(cursor)
-        if after:
-            ordered = [o for o in ordered if store.sort_key(o) < key]
-        else:
-            ordered = [o for o in ordered if store.sort_key(o) > key]
+    if items is None:
+        ordered = _indexed_slice(store, resource, params.get("created"), after, before)
+    else:
+        ordered = items
+        if after or before:
+            cursor_id = after or before
+            cursor = store.objects[resource].get(cursor_id)
+            if cursor is None:
+                raise missing(resource, cursor_id, "starting_after" if after else "ending_before", 400)
+            key = store.sort_key(cursor)
+            if after:
+                ordered = [o for o in ordered if store.sort_key(o) < key]
+            else:
+                ordered = [o for o in ordered if store.sort_key(o) > key]
 
     def keep(obj: dict[str, Any]) -> bool:
         return (in_window is None or in_window(obj.get("created", 0))) and (
@@ -222,6 +226,48 @@ def paginate(
                     break
                 page.append(obj)
     return {"object": "list", "data": page, "has_more": has_more, "url": url}
+
+
+def _indexed_slice(
+    store: StripeAccountStore, resource: str, created: Any, after: str | None, before: str | None
+) -> Any:
+    """
+    The stored objects, newest first, from the cursor on (older ones after ``starting_after``, newer
+    ones before ``ending_before``) and inside the ``created`` bounds, found by bisecting the sort keys:
+    a page of a window deep in a large list costs what the first page costs.
+    """
+    objs, keys = store.order_index(resource)
+    low, high = 0, len(objs)
+    window = created_filter(created)
+    if isinstance(created, dict):
+        oldest, newest = -(2**63), 2**63
+        for name, value in created.items():
+            bound = to_int(value, f"created[{name}]")
+            if name == "gt":
+                oldest = max(oldest, bound + 1)
+            elif name == "gte":
+                oldest = max(oldest, bound)
+            elif name == "lt":
+                newest = min(newest, bound - 1)
+            elif name == "lte":
+                newest = min(newest, bound)
+        low = bisect.bisect_left(keys, (-newest, -(2**63)))
+        high = bisect.bisect_right(keys, (-oldest, 2**63))
+    elif window is not None:
+        exact = to_int(created, "created")
+        low = bisect.bisect_left(keys, (-exact, -(2**63)))
+        high = bisect.bisect_right(keys, (-exact, 2**63))
+    if after or before:
+        cursor_id = after or before
+        cursor = store.objects[resource].get(cursor_id)
+        if cursor is None:
+            raise missing(resource, cursor_id, "starting_after" if after else "ending_before", 400)
+        created_at, seq = store.sort_key(cursor)
+        if after:
+            low = max(low, bisect.bisect_right(keys, (-created_at, -seq)))
+        else:
+            high = min(high, bisect.bisect_left(keys, (-created_at, -seq)))
+    return (objs[i] for i in range(low, high))
 
 
 def _limit(value: Any) -> int:
@@ -892,6 +938,8 @@ class StripeApi:
         try:
             result = handler(Ctx(req, store, self.stripe, params, args))
             paths = params.get("expand") or []
+            if not paths and req.method == "GET":
+                return _encoded_at_once(result, livemode)
             body = expand(store, result, paths if isinstance(paths, list) else [paths])
             set_livemode(body, livemode)
             return ApiResponse(200, body)
@@ -930,6 +978,19 @@ class StripeApi:
             )
         headers = {"Idempotent-Replayed": "true", "Original-Request": saved["request_id"]}
         return ApiResponse(saved["status"], copy.deepcopy(saved["body"]), headers)
+
+
+def _encoded_at_once(body: Any, livemode: bool) -> ApiResponse:
+    """
+    Encode a read without expansions now, under the state lock, without copying it first: a page of
+    large objects costs one encoding instead of a copy, a walk and an encoding. Every ``livemode``
+    flag is set to the key's mode in the encoded text (a key followed by ``":`` never occurs inside
+    an encoded string, whose quotes are escaped). The request log keeps the stored objects as they are.
+    """
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    flags = (b'"livemode":false', b'"livemode":true')
+    wrong, right = flags if livemode else flags[::-1]
+    return ApiResponse(200, body, raw=raw.replace(wrong, right))
 
 
 def _api_key(header: str | None) -> str | None:

@@ -238,7 +238,7 @@ class StripeAccountStore:
         self.deleted: dict[str, dict[str, Any]] = {}
         self.idempotency: dict[str, dict[str, Any]] = {}
         self._counter = 0
-        self._order_cache: dict[str, list[dict[str, Any]]] = {}
+        self._order_cache: dict[str, tuple[list[dict[str, Any]], list[tuple[int, int]]]] = {}
         self.request_id: str | None = None
         self.idempotency_key: str | None = None
         #: Currencies this account settles in (None: every currency settles in itself).
@@ -294,11 +294,19 @@ class StripeAccountStore:
 
     def ordered(self, resource: str) -> list[dict[str, Any]]:
         """All objects of a resource, newest first (created desc, then insertion desc); cached until a put."""
+        return list(self.order_index(resource)[0])
+
+    def order_index(self, resource: str) -> tuple[list[dict[str, Any]], list[tuple[int, int]]]:
+        """
+        The newest-first objects of a resource and their negated sort keys (ascending), for bisecting
+        to a cursor or a ``created`` bound instead of scanning; cached until a put. Do not modify.
+        """
         cached = self._order_cache.get(resource)
-        if cached is None or len(cached) != len(self.objects[resource]):
-            cached = sorted(self.objects[resource].values(), key=self.sort_key, reverse=True)
-            self._order_cache[resource] = cached
-        return list(cached)
+        if cached is None or len(cached[0]) != len(self.objects[resource]):
+            objs = sorted(self.objects[resource].values(), key=self.sort_key, reverse=True)
+            keys = [(-created, -seq) for created, seq in map(self.sort_key, objs)]
+            cached = self._order_cache[resource] = (objs, keys)
+        return cached
 
     # -- events -------------------------------------------------------------------------------------
 

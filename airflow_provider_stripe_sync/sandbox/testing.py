@@ -75,6 +75,21 @@ class SandboxAdmin:
         body.update(scenario)
         return self._call("POST", "/seed", body)
 
+    def seed_bulk(
+        self, resource: str, count: int, start: int, end: int, *, seed: int = 1, account: str | None = None
+    ) -> dict[str, Any]:
+        """Make ``count`` copies of one object of ``resource`` created in ``[start, end)``, fast."""
+        body = {"resource": resource, "count": count, "start": start, "end": end, "seed": seed}
+        return self._call("POST", "/seed/bulk", {**body, "account": account})
+
+    def set_limits(self, **settings: Any) -> dict[str, Any]:
+        """Set ``latency`` (seconds), ``account_rate`` and ``endpoint_rate`` (requests/s; None: off)."""
+        return self._call("POST", "/limits", settings)
+
+    def limits(self) -> dict[str, Any]:
+        """The latency and rate limits, and how many requests each limit refused."""
+        return self._call("GET", "/limits")
+
     def clock(self) -> int:
         """The sandbox time (epoch seconds)."""
         return self._call("GET", "/clock")["now"]

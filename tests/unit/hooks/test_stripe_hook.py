@@ -69,3 +69,35 @@ def test_publishable_key_fails_test_connection_without_raising(monkeypatch):
     ok, message = StripeHook().test_connection()
     assert ok is False
     assert "publishable key" in message
+
+
+@pytest.mark.parametrize(
+    ("key", "extra", "budgets"),
+    [
+        ("sk_test_1", {}, (20.0, 20.0, 6)),
+        ("sk_live_1", {}, (90.0, 23.0, 12)),
+        ("rk_live_1", {"requests_per_second": 40, "max_concurrency": 3}, (40.0, 23.0, 3)),
+        ("sk_live_1", {"requests_per_second": 10, "max_concurrency": 1}, (10.0, 10.0, 1)),
+    ],
+)
+def test_rate_budgets_and_concurrency_come_from_the_key_mode_or_the_connection(
+    monkeypatch, key, extra, budgets
+):
+    conn_env(monkeypatch, password=key, host="http://127.0.0.1:9", extra=json.dumps(extra))
+    hook = StripeHook()
+    limiter = hook.rate_limiter
+    assert (limiter.rate, limiter.endpoint_rate, hook.max_concurrency) == budgets
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"max_concurrency": 0}, "max_concurrency must be 1 or more, got 0"),
+        ({"requests_per_second": 0}, "requests_per_second must be more than 0, got 0"),
+    ],
+)
+def test_limits_that_would_stop_every_request_are_refused(monkeypatch, extra, message):
+    conn_env(monkeypatch, password="sk_test_1", extra=json.dumps(extra))
+    hook = StripeHook()
+    with pytest.raises(ValueError, match=message):
+        hook.max_concurrency if "max_concurrency" in extra else hook.rate_limiter

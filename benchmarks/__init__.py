@@ -1,0 +1,1 @@
+"""Throughput, memory and parse-time benchmarks; ``make bench`` runs them all (see ``run.py``)."""
