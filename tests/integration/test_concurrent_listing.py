@@ -102,3 +102,22 @@ def test_one_thread_reads_the_window_with_a_plain_page_loop(sandbox, tmp_path, m
     # Newest first, as Stripe lists them.
     created = [record["created"] for record in read_records(summary["uri"])]
     assert created == sorted(created, reverse=True)
+
+
+def test_cut_short_reset_and_lost_pages_in_the_concurrent_phase_lose_and_double_nothing(
+    sandbox, tmp_path, monkeypatch
+):
+    expected = seed_window(sandbox)
+    use_concurrency(monkeypatch, sandbox, 6)
+    # After the first three pages (the plain loop) the window is shared out: spoil pages read then.
+    for after, kind in ((4, "truncated"), (6, "reset"), (8, "lost_response")):
+        sandbox.add_fault("/v1/charges", 200, method="GET", kind=kind, after=after)
+    sandbox.clear_requests()
+
+    summary = list_day(tmp_path)
+
+    ids = [record["id"] for record in read_records(summary["uri"])]
+    assert len(ids) == 1500 == summary["count"]
+    assert sorted(ids) == expected
+    spoilt = sorted(r["fault"] for r in stripe_lists(sandbox) if r.get("fault"))
+    assert spoilt == ["lost_response", "reset", "truncated"]
