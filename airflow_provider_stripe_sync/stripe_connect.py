@@ -2,9 +2,9 @@
 Connect a Stripe Standard account to your platform and store it as an Airflow connection.
 
 Run ``stripe-sync-connect --conn-id stripe_shop`` (or
-``python -m airflow_provider_stripe_sync.stripe_connect``) where Airflow's metadata database is reachable, with the platform's ``stripe_oauth`` connection
-(``--platform-conn-id``, default ``stripe_oauth_default``: login = client id ``ca_…``, password = platform
-secret key) defined. It prints the authorize URL; the account owner opens it and approves; Stripe
+``python -m airflow_provider_stripe_sync.stripe_connect``) where Airflow's metadata database is
+reachable, with the platform's ``stripe_oauth`` connection (``--platform-conn-id``, default
+``stripe_oauth_default``: login = client id ``ca_…``, password = platform secret key) defined. It prints the authorize URL; the account owner opens it and approves; Stripe
 redirects to the loopback redirect URI this command listens on; the command checks the ``state``,
 exchanges the code for the connected account id and stores (or, with ``--print-only``, prints) the
 account's connection: ``stripe_user_id`` and the platform connection's id, no secret (the hook reads

@@ -12,8 +12,8 @@ Each run covers one hour, its data interval ``[start, end)``:
    failed; when both sensors skipped, the rest of the run is skipped and nothing is written);
 4. every customer with a succeeded charge or a new subscription gets a profile;
 5. the customers are upserted into the Mailchimp audience and tagged (``customer``, ``paid``,
-   ``first-payment``, ``subscriber``, ``product:<name>``). New members are ``transactional`` unless the Stripe customer's
-   ``marketing_opt_in`` metadata says yes, then ``subscribed``; an existing member's status is never
+   ``first-payment``, ``subscriber``, ``product:<name>``). New members are ``transactional``
+   unless the Stripe customer's ``marketing_opt_in`` metadata says yes, then ``subscribed``; an existing member's status is never
    changed, so nobody who unsubscribed is mailed again.
 
 A manual run with no data interval reads the ``window_start``/``window_end`` params, or the last

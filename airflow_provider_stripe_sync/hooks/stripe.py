@@ -68,7 +68,8 @@ def check_api_key(key: str | None, *, conn_id: str) -> str:
         )
     if not key.startswith(("sk_", "rk_")):
         raise ValueError(
-            f"Connection {conn_id!r}: the password is not a Stripe secret (sk_…) or restricted (rk_…) key."
+            f"Connection {conn_id!r}: the password is not a Stripe secret (sk_…) "
+            "or restricted (rk_…) key."
         )
     return key
 

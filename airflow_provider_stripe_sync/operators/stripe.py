@@ -77,7 +77,7 @@ def refuse_airflow_params(operator: str, stripe_params: Any, params: Any) -> Non
 
 
 class _StripeOperator(BaseOperator):
-    """Shared by every Stripe operator: the connection, the connected account, the hook, the Dashboard link."""
+    """Shared by every Stripe operator: connection, connected account, hook and Dashboard link."""
 
     operator_extra_links = (StripeDashboardLink(),)
 
