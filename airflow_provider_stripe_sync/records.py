@@ -102,9 +102,13 @@ class RecordWriter:
         self._file.write("".join(_dumps(record) + "\n" for record in records))
         self.count += len(records)
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
         self._file.close()
         self._file = None
+        # A file cut short by an error would pass for a whole window with anything that reads the
+        # folder by path, so it goes (on an object store, the upload the close just finished).
+        if exc_type is not None and self.path.exists():
+            self.path.unlink()
 
     @property
     def uri(self) -> str:

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from airflow_provider_stripe_sync.exceptions import StripeRequestError
 from airflow_provider_stripe_sync.operators.stripe import StripeListNewChargesOperator
 from airflow_provider_stripe_sync.records import read_header, read_records
 from tests.conftest import make_context
@@ -121,3 +122,21 @@ def test_cut_short_reset_and_lost_pages_in_the_concurrent_phase_lose_and_double_
     assert sorted(ids) == expected
     spoilt = sorted(r["fault"] for r in stripe_lists(sandbox) if r.get("fault"))
     assert spoilt == ["lost_response", "reset", "truncated"]
+
+
+def test_a_listing_that_fails_part_way_leaves_no_record_file(sandbox, tmp_path, monkeypatch):
+    seed_window(sandbox)
+    connection = {
+        "conn_type": "stripe",
+        "password": "sk_test_sandbox",
+        "host": sandbox.url,
+        "extra": {"max_concurrency": 6, "max_network_retries": 0},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_STRIPE_DEFAULT", json.dumps(connection))
+    sandbox.add_fault("/v1/charges", 500, method="GET", after=5, times=100)
+
+    with pytest.raises(StripeRequestError, match="HTTP 500"):
+        list_day(tmp_path)
+
+    assert sorted(p.name for p in tmp_path.rglob("*.jsonl")) == []
+    assert len([r for r in stripe_lists(sandbox) if r["status"] == 200]) == 5

@@ -34,6 +34,17 @@ def test_records_round_trip_with_header_first(tmp_path):
     assert read_header(str(target))["api_version"] == "2026-10-28.endive"
 
 
+def test_a_file_cut_short_by_an_error_is_removed(tmp_path):
+    target = tmp_path / "a" / "charges.jsonl"
+    with pytest.raises(RuntimeError, match="page 11 failed"):
+        with RecordWriter(str(target), header={"resource": "charges"}) as writer:
+            writer.write_many([{"id": f"ch_{n}"} for n in range(1000)])
+            raise RuntimeError("page 11 failed")
+    assert writer.count == 1000
+    assert not target.exists()
+    assert list(target.parent.iterdir()) == []
+
+
 def test_report_is_created_only_on_first_rejection(tmp_path):
     target = tmp_path / "r.jsonl"
     with ReportWriter(str(target)) as report:
