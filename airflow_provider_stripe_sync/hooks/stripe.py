@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cached_property
@@ -24,6 +25,7 @@ from airflow_provider_stripe_sync.stripe.ratelimit import (
     DEFAULT_CONCURRENCY,
     DEFAULT_ENDPOINT_RATE,
     DEFAULT_RATE,
+    MAX_CONCURRENCY,
     RateLimiter,
     shared_limiter,
 )
@@ -211,9 +213,10 @@ class StripeHook(BaseHook):
         rate = self.extras.get("requests_per_second")
         if rate is None:
             rate = DEFAULT_RATE[self.livemode]
-        if rate <= 0:
+        if not math.isfinite(rate) or rate <= 0:
             raise ValueError(
-                f"Connection {self.stripe_conn_id!r}: requests_per_second must be more than 0, got {rate!r}."
+                f"Connection {self.stripe_conn_id!r}: requests_per_second must be a number more than 0, "
+                f"got {rate!r}; leave it empty for {DEFAULT_RATE[self.livemode]:g}/s."
             )
         # Keyed by connection, not by the key: a Stripe Apps key is fetched through this limiter.
         account = self.stripe_account or f"conn:{self.stripe_conn_id}"
@@ -223,15 +226,16 @@ class StripeHook(BaseHook):
     @cached_property
     def max_concurrency(self) -> int:
         """
-        How many requests one listing sends at once: ``max_concurrency`` from the connection, or 6
-        for test keys and 12 for live keys; 1 reads windows with a plain page loop.
+        How many requests one listing sends at once: ``max_concurrency`` from the connection (1 to
+        32), or 6 for test keys and 12 for live keys; 1 reads windows with a plain page loop.
         """
         value = self.extras.get("max_concurrency")
         if value is None:
             return DEFAULT_CONCURRENCY[self.livemode]
-        if value < 1:
+        if not 1 <= value <= MAX_CONCURRENCY:
             raise ValueError(
-                f"Connection {self.stripe_conn_id!r}: max_concurrency must be 1 or more, got {value!r}."
+                f"Connection {self.stripe_conn_id!r}: max_concurrency must be 1 to {MAX_CONCURRENCY}, "
+                f"got {value!r}; leave it empty for {DEFAULT_CONCURRENCY[self.livemode]}."
             )
         return value
 

@@ -23,6 +23,10 @@ DEFAULT_ENDPOINT_RATE = 23.0
 #: few hundred milliseconds per list page, in each mode.
 DEFAULT_CONCURRENCY = {False: 6, True: 12}
 
+#: The most threads one listing may use: past Stripe's budgets more threads only cut the window into
+#: more, smaller sub-windows, so the same objects cost more requests.
+MAX_CONCURRENCY = 32
+
 #: How far ahead of its turn a request may go, in seconds: after a stretch of slow answers the
 #: threads catch up on the budget they could not use, instead of losing it. Within any span of ``t``
 #: seconds at most ``(t + 0.5) * rate + 1`` requests go out, which a limiter on Stripe's side allowing

@@ -92,8 +92,14 @@ def test_rate_budgets_and_concurrency_come_from_the_key_mode_or_the_connection(
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ({"max_concurrency": 0}, "max_concurrency must be 1 or more, got 0"),
-        ({"requests_per_second": 0}, "requests_per_second must be more than 0, got 0"),
+        ({"max_concurrency": 0}, "max_concurrency must be 1 to 32, got 0; leave it empty for 6"),
+        ({"max_concurrency": 33}, "max_concurrency must be 1 to 32, got 33; leave it empty for 6"),
+        (
+            {"requests_per_second": 0},
+            "requests_per_second must be a number more than 0, got 0; leave it empty for 20/s",
+        ),
+        ({"requests_per_second": float("nan")}, "requests_per_second must be a number more than 0, got nan"),
+        ({"requests_per_second": float("inf")}, "requests_per_second must be a number more than 0, got inf"),
     ],
 )
 def test_limits_that_would_stop_every_request_are_refused(monkeypatch, extra, message):
