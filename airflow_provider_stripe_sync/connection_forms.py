@@ -61,8 +61,8 @@ STRIPE_CONNECTION_FORM: dict[str, Any] = {
         "max_concurrency": {
             "label": "Concurrent requests",
             "description": "Parallel requests when a large window is split into sub-windows "
-            "(default 6 test mode, 12 live; 1 for a plain page loop).",
-            "schema": {"type": ["integer", "null"]},
+            "(1 to 32; default 6 test mode, 12 live; 1 for a plain page loop).",
+            "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 32},
         },
         "allow_insecure_host": ALLOW_INSECURE_HOST_FIELD,
     },
