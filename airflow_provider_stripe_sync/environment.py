@@ -107,7 +107,8 @@ def check_environment(livemode: bool | None, environment: str, *, conn_id: str, 
     if livemode and environment == TEST:
         raise EnvironmentMismatchError(
             f"The records ({uri}) were read from Stripe with a live-mode key, but connection {conn_id!r} "
-            f"is a test environment (extra {ENVIRONMENT_EXTRA!r} is 'test'): live customers' data must "
+            f"is a test environment (extra {ENVIRONMENT_EXTRA!r} is 'test', or empty on a loopback host): "
+            "live customers' data must "
             "not go to a test account. Use the connection of the live account, or read Stripe with a "
             "test key. Nothing was written."
         )

@@ -78,3 +78,17 @@ def test_every_destination_form_and_allow_list_has_the_environment(conn_type, al
     assert allowed["environment"] is str
     # Stripe's own connections know their mode from the key.
     assert "environment" not in forms["stripe"]["conn-fields"]
+
+
+def test_each_refusal_says_how_the_environment_was_decided():
+    with pytest.raises(EnvironmentMismatchError) as live_to_test:
+        check_environment(True, "test", conn_id="hubspot_default", uri="file:///r.jsonl")
+    assert "is a test environment (extra 'environment' is 'test', or empty on a loopback host)" in str(
+        live_to_test.value
+    )
+    with pytest.raises(EnvironmentMismatchError) as test_to_live:
+        check_environment(False, "live", conn_id="hubspot_default", uri="file:///r.jsonl")
+    assert (
+        "is a live environment (extra 'environment' is 'live', or empty on a host that is not loopback)"
+        in (str(test_to_live.value))
+    )
