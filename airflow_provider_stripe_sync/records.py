@@ -233,10 +233,11 @@ def remove_expired(
     """
     Remove the record files and reports under ``base_uri`` last modified more than ``retention_days`` ago.
 
-    Only ``*.jsonl`` files inside ``<base>/records/`` and ``<base>/reports/`` are ever removed; the
-    folders themselves, anything else under ``base_uri`` (the Mailchimp rejection ledger) and
-    anything a symbolic link points to are left alone. A file whose store gives no modification time
-    is kept. Works on any fsspec URI, as record files do.
+    Only ``*.jsonl`` files inside ``<base>/records/`` and ``<base>/reports/`` are ever removed, and on
+    local disk the folders below those two that the removals left empty; anything else under
+    ``base_uri`` (the Mailchimp rejection ledger, a folder that was empty already) and anything a
+    symbolic link points to are left alone. A file whose store gives no modification time is kept.
+    Works on any fsspec URI, as record files do.
 
     Returns ``{"uri", "retention_days", "removed", "kept", "undated"}``.
     """
@@ -249,6 +250,7 @@ def remove_expired(
     local = root.protocol in ("file", "local", "")
     counts = {"removed": 0, "kept": 0, "undated": 0}
     for name in EXPIRING_FOLDERS:
+        emptied: set[str] = set()
         folder = root / name
         if not folder.exists():
             continue
@@ -265,20 +267,22 @@ def remove_expired(
             elif modified < cutoff:
                 folder.fs.rm_file(path)
                 counts["removed"] += 1
+                emptied.add(os.path.dirname(path))
             else:
                 counts["kept"] += 1
         if local:
-            _remove_empty_folders(real_top)
+            _remove_emptied_folders(emptied, top)
     return {"uri": str(root), "retention_days": days, **counts}
 
 
-def _remove_empty_folders(top: str) -> None:
-    """Remove the empty folders below ``top`` (not ``top`` itself), deepest first."""
+def _remove_emptied_folders(folders: set[str], top: str) -> None:
+    """Remove each of ``folders`` that is now empty, and its parents up to ``top`` (kept), deepest first."""
     import os
 
-    for current, _folders, _files in os.walk(top, topdown=False):
-        if current != top and not os.path.islink(current) and not os.listdir(current):
+    for current in sorted(folders, key=len, reverse=True):
+        while _inside(current, top) and current != top and not os.path.islink(current):
             try:
-                os.rmdir(current)
+                os.rmdir(current)  # only an empty folder goes
             except OSError:
-                pass
+                break
+            current = os.path.dirname(current)

@@ -66,6 +66,24 @@ def test_files_older_than_the_retention_go_and_nothing_else_is_touched(tree):
     assert files["outside"].exists()
 
 
+def test_only_folders_the_removals_emptied_go(tmp_path):
+    base = tmp_path / "stripe_sync"
+    make_file(base / "records" / "crm" / "list" / "map-3" / "x.jsonl", 45)
+    (base / "records" / "made_by_hand").mkdir(parents=True)
+    (base / "reports" / "crm" / "upsert").mkdir(parents=True)
+
+    assert remove_expired(str(base), retention_days=30, now=NOW)["removed"] == 1
+
+    # map-3 emptied, then list and crm with it; the folders that were empty already stay.
+    assert sorted(str(p.relative_to(base)) for p in base.rglob("*")) == [
+        "records",
+        "records/made_by_hand",
+        "reports",
+        "reports/crm",
+        "reports/crm/upsert",
+    ]
+
+
 def test_a_second_pass_removes_nothing_more_and_a_missing_folder_is_fine(tree, tmp_path):
     base, _ = tree
     remove_expired(str(base), retention_days=30, now=NOW)
