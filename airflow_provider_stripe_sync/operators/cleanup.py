@@ -29,7 +29,8 @@ class StripeSyncCleanupOperator(BaseOperator):
     Record files and reports hold customers' emails and names, so they should not outlive their use:
     re-running an interval reads Stripe again, and a report matters until somebody has looked at it.
     Only ``*.jsonl`` files inside ``<output_uri>/records/`` and ``<output_uri>/reports/`` are removed,
-    by their modification time; nothing else is touched (the Mailchimp rejection ledger under
+    by their modification time, and on local disk the folders below those two that the removals left
+    empty (see ``records.remove_expired``); nothing else is touched (the Mailchimp rejection ledger under
     ``<output_uri>/mailchimp/`` must outlive any run). Works on any fsspec URI, as the record files do.
 
     Returns ``{"uri", "retention_days", "removed", "kept", "undated"}``.
