@@ -151,13 +151,16 @@ def _check_nested(name: str, spec: dict[str, Any], value: Any) -> None:
                     )
 
 
-def created_filter(spec: Any) -> Callable[[int], bool] | None:
-    """Compile a ``created`` filter (an int or ``gt``/``gte``/``lt``/``lte``) into a predicate."""
+def created_bounds(spec: Any) -> tuple[int, int] | None:
+    """
+    The oldest and newest ``created`` seconds (both included) a filter admits: an int, or
+    ``gt``/``gte``/``lt``/``lte``; ``None`` when there is no filter.
+    """
     if spec in (None, ""):
         return None
     if not isinstance(spec, dict):
         exact = to_int(spec, "created")
-        return lambda created: created == exact
+        return exact, exact
     low, high = -(2**63), 2**63
     for key, value in spec.items():
         bound = to_int(value, f"created[{key}]")
@@ -169,6 +172,15 @@ def created_filter(spec: Any) -> Callable[[int], bool] | None:
             high = min(high, bound - 1)
         elif key == "lte":
             high = min(high, bound)
+    return low, high
+
+
+def created_filter(spec: Any) -> Callable[[int], bool] | None:
+    """Compile a ``created`` filter (an int or ``gt``/``gte``/``lt``/``lte``) into a predicate."""
+    bounds = created_bounds(spec)
+    if bounds is None:
+        return None
+    low, high = bounds
     return lambda created: low <= created <= high
 
 
@@ -238,25 +250,11 @@ def _indexed_slice(
     """
     objs, keys = store.order_index(resource)
     low, high = 0, len(objs)
-    window = created_filter(created)
-    if isinstance(created, dict):
-        oldest, newest = -(2**63), 2**63
-        for name, value in created.items():
-            bound = to_int(value, f"created[{name}]")
-            if name == "gt":
-                oldest = max(oldest, bound + 1)
-            elif name == "gte":
-                oldest = max(oldest, bound)
-            elif name == "lt":
-                newest = min(newest, bound - 1)
-            elif name == "lte":
-                newest = min(newest, bound)
+    bounds = created_bounds(created)
+    if bounds is not None:
+        oldest, newest = bounds
         low = bisect.bisect_left(keys, (-newest, -(2**63)))
         high = bisect.bisect_right(keys, (-oldest, 2**63))
-    elif window is not None:
-        exact = to_int(created, "created")
-        low = bisect.bisect_left(keys, (-exact, -(2**63)))
-        high = bisect.bisect_right(keys, (-exact, 2**63))
     if after or before:
         cursor_id = after or before
         cursor = store.objects[resource].get(cursor_id)
