@@ -26,29 +26,11 @@ from airflow_provider_stripe_sync.operators.xero import XeroCreateBankTransactio
 from airflow_provider_stripe_sync.records import RecordWriter, read_records
 from airflow_provider_stripe_sync.sensors.stripe import StripeNewChargesSensor
 from tests.conftest import make_context
+from tests.records_input import BALANCE_TRANSACTION, CUSTOMER, LEDGER, NOON
 
 pytestmark = pytest.mark.integration
 
-NOON = 1793275200  # 2026-10-29T12:00:00Z
 DAY = (NOON - 43200, NOON + 43200)
-CUSTOMER = {"id": "cus_1", "object": "customer", "email": "ada@example.com", "created": NOON}
-BALANCE_TRANSACTION = {
-    "id": "txn_1",
-    "object": "balance_transaction",
-    "reporting_category": "charge",
-    "type": "charge",
-    "amount": 1000,
-    "fee": 59,
-    "net": 941,
-    "currency": "usd",
-    "created": NOON,
-    "fee_details": [{"type": "stripe_fee", "amount": 59}],
-}
-LEDGER = {
-    "currencies": {"usd": {"clearing": "095", "fees": "404", "bank": "090"}},
-    "categories": {"charge": "200"},
-    "suspense": "999",
-}
 BASE_FIELDS = {
     "stripe": {"password": "sk_test_bad_input"},
     "stripe_oauth": {"login": "ca_bad_input", "password": "sk_test_bad_input_platform"},

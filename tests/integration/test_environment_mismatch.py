@@ -19,28 +19,9 @@ from airflow_provider_stripe_sync.operators.stripe import StripeListNewCustomers
 from airflow_provider_stripe_sync.operators.xero import XeroCreateBankTransactionsOperator
 from airflow_provider_stripe_sync.records import RecordWriter
 from tests.conftest import make_context
+from tests.records_input import BALANCE_TRANSACTION, CUSTOMER, LEDGER, NOON
 
 pytestmark = pytest.mark.integration
-
-NOON = 1793275200  # 2026-10-29T12:00:00Z
-CUSTOMER = {"id": "cus_1", "object": "customer", "email": "ada@example.com", "created": NOON}
-BALANCE_TRANSACTION = {
-    "id": "txn_1",
-    "object": "balance_transaction",
-    "reporting_category": "charge",
-    "type": "charge",
-    "amount": 1000,
-    "fee": 59,
-    "net": 941,
-    "currency": "usd",
-    "created": NOON,
-    "fee_details": [{"type": "stripe_fee", "amount": 59}],
-}
-LEDGER = {
-    "currencies": {"usd": {"clearing": "095", "fees": "404", "bank": "090"}},
-    "categories": {"charge": "200"},
-    "suspense": "999",
-}
 
 TEST_TO_LIVE = "were read from Stripe with a test-mode key, but connection {conn!r} is a live environment"
 LIVE_TO_TEST = "were read from Stripe with a live-mode key, but connection {conn!r} is a test environment"
